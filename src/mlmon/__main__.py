@@ -1,0 +1,3 @@
+from mlmon.cli import main
+
+main()

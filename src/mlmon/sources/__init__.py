@@ -1,0 +1,1 @@
+"""All I/O: tracking stores, prediction logs, the host and serving endpoints."""
