@@ -26,6 +26,7 @@ TrackingUriOption = Annotated[
     typer.Option(
         "--tracking-uri",
         "-u",
+        metavar="URI",
         help="MLflow tracking URI: http(s)://host:port or sqlite:///path/mlflow.db. "
         "Default: $MLFLOW_TRACKING_URI, then the config file, then http://localhost:5000.",
         show_default=False,
@@ -33,15 +34,15 @@ TrackingUriOption = Annotated[
 ]
 ModelOption = Annotated[
     list[str] | None,
-    typer.Option("--model", "-m", help="Show only this registered model (repeatable).", show_default=False),
+    typer.Option("--model", "-m", metavar="NAME", help="Show only this registered model (repeatable).", show_default=False),
 ]
 RefreshOption = Annotated[
     float | None,
-    typer.Option("--refresh", help="Seconds between polls of the tracking server. Default: 30.", show_default=False),
+    typer.Option("--refresh", metavar="SECONDS", help="Seconds between polls of the tracking server. Default: 30.", show_default=False),
 ]
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", help="TOML config file. Default: the platform config dir's mlmon/config.toml.", show_default=False),
+    typer.Option("--config", metavar="FILE", help="TOML config file. Default: the platform config dir's mlmon/config.toml.", show_default=False),
 ]
 
 
