@@ -14,6 +14,7 @@ from datetime import datetime
 
 from mlmon.config import Settings
 from mlmon.errors import SourceError, SourceErrorKind
+from mlmon.insights import InsightCollector
 from mlmon.snapshot import ConnectionState, ConnectionStatus, Series, Snapshot, ViewRequest
 from mlmon.sources.base import TrackingSource
 from mlmon.tracking import RegisteredModel, Run
@@ -33,6 +34,7 @@ class Poller:
         self.settings = settings
         self._connection = ConnectionState()
         self._last: Snapshot | None = None
+        self._insights = InsightCollector(source, settings)
 
     @property
     def connection(self) -> ConnectionState:
@@ -65,6 +67,10 @@ class Poller:
         if model is not None and view.metric_key:
             series = await self._series(model, runs, view)
 
+        # Prediction log and feature data of the selected version; failures end up in
+        # the returned states, never here.
+        predictions, features = await self._insights.collect(model, view.version)
+
         return Snapshot(
             server=self.source.uri,
             taken_at=now,
@@ -72,6 +78,8 @@ class Poller:
             models=tuple(models),
             runs=runs,
             series=series,
+            predictions=predictions,
+            features=features,
         )
 
     def _apply_model_filter(self, models: list[RegisteredModel]) -> list[RegisteredModel]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from mlmon.insights import FeaturesState, PredictionsState
 from mlmon.tracking import MetricPoint, ModelVersion, RegisteredModel, Run
 
 
@@ -75,6 +76,9 @@ class Snapshot:
     series: tuple[Series, ...] = ()
     # Errors that concern one part of the screen, keyed by the part ("models", "chart").
     errors: dict[str, str] = field(default_factory=dict)
+    # Prediction log and training-run files of the selected version (see mlmon.insights).
+    predictions: PredictionsState | None = None
+    features: FeaturesState | None = None
 
     def model(self, name: str | None) -> RegisteredModel | None:
         """Return the registered model called `name`, if loaded."""
