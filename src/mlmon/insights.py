@@ -89,7 +89,9 @@ class InsightCollector:
             await self._features(model, version),
         )
 
-    async def _predictions(self, name: str, version: str | None, settings: ModelSettings) -> PredictionsState:
+    async def _predictions(
+        self, name: str, version: str | None, settings: ModelSettings
+    ) -> PredictionsState:
         state = PredictionsState(
             model_name=name,
             version=version,
@@ -112,7 +114,10 @@ class InsightCollector:
         run_id = item.run_id if item else None
         state = FeaturesState(model_name=model.name, version=version, run_id=run_id)
         if run_id is None:
-            return replace(state, error=f"Version {version} of {model.name} has no source run to read importance from.")
+            return replace(
+                state,
+                error=f"Version {version} of {model.name} has no source run to read files from.",
+            )
         try:
             files = await self.model_files.read(run_id)
         except MlmonError as exc:
@@ -122,4 +127,3 @@ class InsightCollector:
             log.exception("files of run %s failed", run_id)
             return replace(state, error=f"Reading run {run_id} failed: {exc}")
         return replace(state, files=files)
-

@@ -56,7 +56,9 @@ class Importance:
 
     def ranked(self) -> list[tuple[str, float]]:
         """Return (feature, value) pairs, largest first; NaN values go last."""
-        return sorted(self.values.items(), key=lambda item: (math.isnan(item[1]), -item[1], item[0]))
+        return sorted(
+            self.values.items(), key=lambda item: (math.isnan(item[1]), -item[1], item[0])
+        )
 
     def rank_of(self, feature: str) -> int | None:
         """Return the 1-based rank of `feature`, or None when the file does not list it."""
@@ -88,7 +90,9 @@ def parse_importance(name: str, text: str) -> list[Importance]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ImportanceFormatError(f"{name} is not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+        raise ImportanceFormatError(
+            f"{name} is not valid JSON ({exc.msg} at line {exc.lineno})"
+        ) from exc
     values, reduced = _values_from_json(name, data)
     return [Importance(kind=kind, source=name, values=values, reduced=reduced)]
 
@@ -97,7 +101,11 @@ def order_kinds(importances: list[Importance]) -> list[Importance]:
     """Sort importance types so gain comes first, then split, then the rest by name."""
 
     def key(item: Importance) -> tuple[int, str]:
-        rank = PREFERRED_KINDS.index(item.kind) if item.kind in PREFERRED_KINDS else len(PREFERRED_KINDS)
+        rank = (
+            PREFERRED_KINDS.index(item.kind)
+            if item.kind in PREFERRED_KINDS
+            else len(PREFERRED_KINDS)
+        )
         return rank, item.kind
 
     return sorted(importances, key=key)
@@ -129,7 +137,9 @@ def _values_from_json(name: str, data: Any) -> tuple[dict[str, float], bool]:
     if isinstance(data, dict):
         feature_key = next((key for key in _FEATURE_KEYS if key in data), None)
         if feature_key is not None and isinstance(data[feature_key], list):
-            value_key = next((key for key in data if key != feature_key and isinstance(data[key], list)), None)
+            value_key = next(
+                (key for key in data if key != feature_key and isinstance(data[key], list)), None
+            )
             if value_key is None:
                 raise ImportanceFormatError(f"{name} lists features but no importance values")
             pairs = list(zip(data[feature_key], data[value_key], strict=False))
@@ -141,7 +151,9 @@ def _values_from_json(name: str, data: Any) -> tuple[dict[str, float], bool]:
             feature_key = next((key for key in _FEATURE_KEYS if key in item), None)
             value_key = next((key for key in item if key != feature_key), None)
             if feature_key is None or value_key is None:
-                raise ImportanceFormatError(f"{name} has a record without a feature name and a value")
+                raise ImportanceFormatError(
+                    f"{name} has a record without a feature name and a value"
+                )
             pairs.append((item[feature_key], item[value_key]))
     else:
         raise ImportanceFormatError(f"{name} holds neither an object nor a list of records")
@@ -231,5 +243,7 @@ def correlation_matrix(frame: pd.DataFrame, features: list[str]) -> pd.DataFrame
     """Pearson correlations between numeric features (pairwise complete rows)."""
     import pandas as pd
 
-    numeric = pd.DataFrame({name: pd.to_numeric(frame[name], errors="coerce") for name in features if name in frame})
+    numeric = pd.DataFrame(
+        {name: pd.to_numeric(frame[name], errors="coerce") for name in features if name in frame}
+    )
     return numeric.corr(method="pearson", min_periods=3)

@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlmon import paths
-from mlmon.engine.importance import Importance, ImportanceFormatError, is_importance_file, order_kinds, parse_importance
+from mlmon.engine.importance import (
+    Importance,
+    ImportanceFormatError,
+    is_importance_file,
+    order_kinds,
+    parse_importance,
+)
 from mlmon.errors import InputError, SourceError
 from mlmon.sources.predictions import TABLE_SUFFIXES, cache_path
 
@@ -56,16 +62,20 @@ class ModelFilesReader:
         """Return the run's importance and reference data; raises only `SourceError`."""
         root = await self.source.list_artifacts(run_id, "")
         importance_files = sorted(
-            (entry for entry in root if not entry.is_dir and is_importance_file(entry.path)), key=lambda e: e.path
+            (entry for entry in root if not entry.is_dir and is_importance_file(entry.path)),
+            key=lambda e: e.path,
         )
         reference_files: list[ArtifactInfo] = []
         if any(entry.is_dir and entry.path == REFERENCE_FOLDER for entry in root):
             listing = await self.source.list_artifacts(run_id, REFERENCE_FOLDER)
             reference_files = sorted(
-                (e for e in listing if not e.is_dir and e.path.lower().endswith(TABLE_SUFFIXES)), key=lambda e: e.path
+                (e for e in listing if not e.is_dir and e.path.lower().endswith(TABLE_SUFFIXES)),
+                key=lambda e: e.path,
             )
 
-        fingerprint = tuple((entry.path, entry.file_size) for entry in [*importance_files, *reference_files])
+        fingerprint = tuple(
+            (entry.path, entry.file_size) for entry in [*importance_files, *reference_files]
+        )
         seen = self._seen.get(run_id)
         if seen is not None and seen[0] == fingerprint:
             return seen[1]

@@ -95,9 +95,17 @@ def cache_path(root: Path, run_id: str, artifact_path: str) -> Path:
     id raises `InputError` instead of writing elsewhere on the disk.
     """
     if not _RUN_ID.match(run_id):
-        raise InputError(f"Refusing run id {run_id!r} as a cache folder name.", "Check the tracking server's data.")
+        raise InputError(
+            f"Refusing run id {run_id!r} as a cache folder name.",
+            "Check the tracking server's data.",
+        )
     parts = PurePosixPath(artifact_path.replace("\\", "/")).parts
-    if not parts or artifact_path.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", artifact_path) or ".." in parts:
+    if (
+        not parts
+        or artifact_path.startswith(("/", "\\"))
+        or re.match(r"^[A-Za-z]:", artifact_path)
+        or ".." in parts
+    ):
         raise InputError(
             f"Refusing artifact path {artifact_path!r} of run {run_id}: it points outside the run.",
             "Check the tracking server's data; mlmon only reads paths inside a run.",
@@ -105,7 +113,10 @@ def cache_path(root: Path, run_id: str, artifact_path: str) -> Path:
     base = (root / run_id).resolve()
     target = base.joinpath(*parts).resolve()
     if not target.is_relative_to(base):
-        raise InputError(f"Refusing artifact path {artifact_path!r}: it resolves outside the cache.", "Check the data.")
+        raise InputError(
+            f"Refusing artifact path {artifact_path!r}: it resolves outside the cache.",
+            "Check the data.",
+        )
     return target
 
 
@@ -123,7 +134,7 @@ def normalize_batch(frame: pd.DataFrame, location: str) -> pd.DataFrame:
         raise BatchError(
             f"{location}: missing column {', '.join(repr(name) for name in missing)} "
             f"(has {', '.join(map(repr, frame.columns[:8]))}).",
-            "Log timestamp and prediction columns in every batch (actual-only batches need timestamp and actual).",
+            "Log timestamp and prediction in every batch; actual-only batches need timestamp and actual.",
         )
 
     frame = frame.copy()
@@ -184,8 +195,14 @@ def merge_batches(batches: list[pd.DataFrame]) -> pd.DataFrame:
     import pandas as pd
 
     if not batches:
-        return pd.DataFrame({"timestamp": pd.Series([], dtype="datetime64[ns, UTC]"),
-                             "prediction": [], "actual": [], "score": []})
+        return pd.DataFrame(
+            {
+                "timestamp": pd.Series([], dtype="datetime64[ns, UTC]"),
+                "prediction": [],
+                "actual": [],
+                "score": [],
+            }
+        )
     combined = pd.concat(batches, ignore_index=True, sort=False)
     has_ids = "request_id" in combined
     is_update = combined["prediction"].isna()
@@ -204,7 +221,9 @@ def merge_batches(batches: list[pd.DataFrame]) -> pd.DataFrame:
     if len(updates):
         rows = rows.copy()
         if has_ids:
-            by_id = updates[updates["request_id"].notna()].drop_duplicates("request_id", keep="last")
+            by_id = updates[updates["request_id"].notna()].drop_duplicates(
+                "request_id", keep="last"
+            )
             fill = rows["request_id"].map(by_id.set_index("request_id")["actual"])
             rows["actual"] = fill.where(fill.notna(), rows["actual"])
             updates = updates[updates["request_id"].isna()]
@@ -248,7 +267,9 @@ class PredictionLogReader:
         self.cache_root = cache_root or paths.cache_dir() / "predictions"
         self._models: dict[tuple[str, str | None], _ModelCache] = {}
 
-    async def read(self, model_name: str, version: str | None, pattern: str | None = None) -> PredictionLog:
+    async def read(
+        self, model_name: str, version: str | None, pattern: str | None = None
+    ) -> PredictionLog:
         """Return the merged log; `pattern` (a local glob) replaces the MLflow lookup.
 
         Raises `SourceError` when the tracking server fails; bad files only add errors.
@@ -271,7 +292,9 @@ class PredictionLogReader:
 
         if cache.log is None or changed:
             cache.order = tuple(found)
-            cache.log = await asyncio.to_thread(_build_log, [(key, cache.batches[key]) for key in found])
+            cache.log = await asyncio.to_thread(
+                _build_log, [(key, cache.batches[key]) for key in found]
+            )
         return cache.log
 
     async def _load(self, key: str, fingerprint: tuple[object, ...], loader: _Loader) -> _Cached:
@@ -283,11 +306,15 @@ class PredictionLogReader:
             return _Cached(fingerprint, None, str(exc))
         return _Cached(fingerprint, frame)
 
-    async def _artifact_files(self, model_name: str, version: str | None) -> dict[str, tuple[tuple[object, ...], _Loader]]:
+    async def _artifact_files(
+        self, model_name: str, version: str | None
+    ) -> dict[str, tuple[tuple[object, ...], _Loader]]:
         assert self.source is not None, "an MLflow lookup needs a tracking source"
         source = self.source
         experiments = await source.search_experiments()
-        filter_string = f"tags.`mlmon.model` = '{_quote(model_name)}' AND tags.`mlmon.role` = 'predictions'"
+        filter_string = (
+            f"tags.`mlmon.model` = '{_quote(model_name)}' AND tags.`mlmon.role` = 'predictions'"
+        )
         if version is not None:
             filter_string += f" AND tags.`mlmon.version` = '{_quote(version)}'"
         runs = await source.search_runs([item.experiment_id for item in experiments], filter_string)
@@ -308,7 +335,9 @@ class PredictionLogReader:
         folders = [(PREDICTIONS_FOLDER, 0)]
         while folders:
             folder, depth = folders.pop(0)
-            for entry in sorted(await source.list_artifacts(run.run_id, folder), key=lambda item: item.path):
+            for entry in sorted(
+                await source.list_artifacts(run.run_id, folder), key=lambda item: item.path
+            ):
                 if entry.is_dir and depth < _MAX_DEPTH:
                     folders.append((entry.path, depth + 1))
                 elif entry.path.lower().endswith(TABLE_SUFFIXES):
@@ -332,7 +361,9 @@ class PredictionLogReader:
                 return await self.source.download_artifact(run_id, path, destination)  # type: ignore[union-attr]
             except SourceError as exc:
                 # A file that vanished or failed mid-download is this batch's problem only.
-                raise BatchError(f"run {run_id[:8]}:{path}: download failed ({exc.title}).", exc.fix) from exc
+                raise BatchError(
+                    f"run {run_id[:8]}:{path}: download failed ({exc.title}).", exc.fix
+                ) from exc
 
         return download
 
@@ -352,8 +383,11 @@ def _logged_tables(run: Run) -> list[str]:
         log.warning("run %s has an unreadable mlflow.loggedArtifacts tag", run.run_id)
         return []
     return [
-        str(item["path"]) for item in items
-        if isinstance(item, dict) and item.get("type") == "table" and str(item.get("path", "")).lower().endswith(TABLE_SUFFIXES)
+        str(item["path"])
+        for item in items
+        if isinstance(item, dict)
+        and item.get("type") == "table"
+        and str(item.get("path", "")).lower().endswith(TABLE_SUFFIXES)
     ]
 
 
@@ -380,9 +414,14 @@ def _read_batch(path: Path, location: str) -> pd.DataFrame:
     except InputError as exc:
         raise BatchError(f"{location}: {exc.title}", exc.fix) from exc
     except UnicodeDecodeError as exc:
-        raise BatchError(f"{location}: not UTF-8 text ({exc.reason}).", "Write batch files as UTF-8.") from exc
+        raise BatchError(
+            f"{location}: not UTF-8 text ({exc.reason}).", "Write batch files as UTF-8."
+        ) from exc
     except (ValueError, OSError) as exc:
-        raise BatchError(f"{location}: cannot read the file ({exc}).", "Write Parquet, CSV, split JSON or JSON Lines.") from exc
+        raise BatchError(
+            f"{location}: cannot read the file ({exc}).",
+            "Write Parquet, CSV, split JSON or JSON Lines.",
+        ) from exc
     return normalize_batch(frame, location)
 
 
@@ -390,7 +429,8 @@ def _build_log(batches: list[tuple[str, _Cached]]) -> PredictionLog:
     good = [cached.frame for _, cached in batches if cached.frame is not None]
     frame = merge_batches(good)
     files = tuple(
-        BatchFile(key, 0 if cached.frame is None else len(cached.frame), cached.error) for key, cached in batches
+        BatchFile(key, 0 if cached.frame is None else len(cached.frame), cached.error)
+        for key, cached in batches
     )
     errors = tuple(cached.error for _, cached in batches if cached.error)
     return PredictionLog(frame=frame, files=files, errors=errors, features=feature_columns(frame))
