@@ -134,7 +134,7 @@ def normalize_batch(frame: pd.DataFrame, location: str) -> pd.DataFrame:
         raise BatchError(
             f"{location}: missing column {', '.join(repr(name) for name in missing)} "
             f"(has {', '.join(map(repr, frame.columns[:8]))}).",
-            "Log timestamp and prediction in every batch; actual-only batches need timestamp and actual.",
+            "Log timestamp and prediction in every batch (timestamp and actual for late actuals).",
         )
 
     frame = frame.copy()
