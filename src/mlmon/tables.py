@@ -1,0 +1,240 @@
+"""Read prediction logs and drift windows from CSV, Parquet, JSON and JSON Lines files.
+
+Two entry points:
+
+- `read_table(path)` returns a pandas DataFrame, for metrics and for anything that needs
+  rows (timestamps, joins).
+- `read_columns(path, columns)` returns plain numpy arrays per column without building
+  a DataFrame or importing pandas for Parquet, CSV and JSON Lines: pyarrow decodes the
+  file straight to numpy, which is what the drift path needs to stay fast on large files.
+
+Formats are chosen by extension: `.csv` (also `.csv.gz`), `.parquet`/`.pq`, `.json`
+(split orient, `{"columns": [...], "data": [[...]]}` as `mlflow.log_table` and
+`DataFrame.to_json(orient="split")` write it, or a list of records) and `.jsonl`/`.ndjson`.
+Every failure raises `InputError` naming the file, the problem and the fix.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlmon.errors import InputError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+SUPPORTED = ".csv, .csv.gz, .parquet, .pq, .json (split orient or records), .jsonl, .ndjson"
+
+
+def table_format(path: Path) -> str:
+    """Return "csv", "parquet", "json" or "jsonl" for `path`, or raise InputError."""
+    name = path.name.lower()
+    if name.endswith((".csv", ".csv.gz")):
+        return "csv"
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    if name.endswith((".jsonl", ".ndjson")):
+        return "jsonl"
+    if name.endswith(".json"):
+        return "json"
+    raise InputError(
+        f"Cannot read {path}: unknown file type {path.suffix or '(no extension)'!r}.",
+        f"Use one of {SUPPORTED}.",
+    )
+
+
+def read_table(path: Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Read a whole table (or only `columns`) into a DataFrame.
+
+    Raises InputError for a missing, unreadable, empty or wrong-shaped file, or when a
+    requested column is absent.
+    """
+    import pandas as pd
+
+    path = Path(path)
+    kind = _check_file(path)
+    if kind == "json":
+        names, rows = _read_json_document(path)
+        frame = pd.DataFrame(rows, columns=names)
+    else:
+        arrow = _read_arrow(path, kind, columns)
+        frame = arrow.to_pandas()
+    _check_columns(path, list(frame.columns), columns)
+    if columns is not None:
+        frame = frame[list(columns)]
+    if len(frame) == 0:
+        raise InputError(f"{path} has no rows.", "Point mlmon at a file that holds data.")
+    return frame
+
+
+def read_columns(path: Path, columns: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+    """Read columns as numpy arrays: float64 for numbers (nulls become NaN), object otherwise.
+
+    Booleans come back as object arrays of True/False so that drift treats them as
+    categories. The dict keeps the file's column order.
+    """
+    import numpy as np
+
+    path = Path(path)
+    kind = _check_file(path)
+    if kind == "json":
+        names, rows = _read_json_document(path)
+        _check_columns(path, names, columns)
+        wanted = list(columns) if columns is not None else names
+        if not rows:
+            raise InputError(f"{path} has no rows.", "Point mlmon at a file that holds data.")
+        index = {name: i for i, name in enumerate(names)}
+        result: dict[str, np.ndarray] = {}
+        for name in wanted:
+            values = [row[index[name]] for row in rows]
+            result[name] = _list_to_numpy(values)
+        return result
+
+    import pyarrow as pa
+    import pyarrow.types as pat
+
+    table = _read_arrow(path, kind, columns)
+    _check_columns(path, table.column_names, columns)
+    if table.num_rows == 0:
+        raise InputError(f"{path} has no rows.", "Point mlmon at a file that holds data.")
+    result = {}
+    for name in columns if columns is not None else table.column_names:
+        chunked = table.column(name)
+        kind_type = chunked.type
+        if pat.is_integer(kind_type) or pat.is_floating(kind_type) or pat.is_decimal(kind_type):
+            if not pat.is_float64(kind_type):
+                chunked = chunked.cast(pa.float64())
+            result[name] = np.asarray(chunked.to_numpy(), dtype=np.float64)
+        elif pat.is_dictionary(kind_type):
+            result[name] = np.asarray(
+                chunked.cast(kind_type.value_type).to_numpy(zero_copy_only=False), dtype=object
+            )
+        else:
+            result[name] = np.asarray(chunked.to_numpy(zero_copy_only=False), dtype=object)
+    return result
+
+
+def _check_file(path: Path) -> str:
+    kind = table_format(path)
+    if not path.exists():
+        raise InputError(f"Cannot read {path}: no such file.", "Check the path and try again.")
+    if path.is_dir():
+        raise InputError(f"Cannot read {path}: it is a folder, not a file.", "Name one file.")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path} is empty (0 bytes).", "Point mlmon at a file that holds data.")
+    return kind
+
+
+def _check_columns(path: Path, present: Sequence[str], wanted: Sequence[str] | None) -> None:
+    if wanted is None:
+        return
+    missing = [name for name in wanted if name not in present]
+    if missing:
+        shown = ", ".join(map(str, list(present)[:20]))
+        raise InputError(
+            f"{path} has no column {', '.join(map(repr, missing))}.",
+            f"Its columns are: {shown}.",
+        )
+
+
+def _read_arrow(path: Path, kind: str, columns: Sequence[str] | None) -> Any:
+    """Read a CSV, Parquet or JSON Lines file into a pyarrow Table."""
+    import pyarrow as pa
+
+    try:
+        if kind == "parquet":
+            import pyarrow.parquet as pq
+
+            if columns is not None:
+                names = pq.read_schema(path).names
+                _check_columns(path, names, columns)
+            return pq.read_table(path, columns=list(columns) if columns is not None else None)
+        if kind == "csv":
+            import pyarrow.csv as pacsv
+
+            include = list(columns) if columns is not None else None
+            options = pacsv.ConvertOptions(include_columns=include) if include else None
+            return pacsv.read_csv(path, convert_options=options)
+        import pyarrow.json as pajson
+
+        return pajson.read_json(path)
+    except InputError:
+        raise
+    except (pa.ArrowInvalid, pa.ArrowKeyError, pa.ArrowNotImplementedError, OSError) as exc:
+        raise InputError(
+            f"Cannot read {path} as {kind.upper()}: {_first_line(exc)}.",
+            _fix_for(kind),
+        ) from exc
+
+
+def _read_json_document(path: Path) -> tuple[list[str], list[list[Any]]]:
+    """Return (column names, rows) from a split-orient JSON document or a list of records."""
+    try:
+        with path.open("rb") as handle:
+            document = json.load(handle)
+    except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data":
+            raise InputError(
+                f"{path} holds several JSON documents, one per line (JSON Lines).",
+                "Rename it to .jsonl so mlmon reads it as JSON Lines.",
+            ) from exc
+        raise InputError(
+            f"Cannot read {path} as JSON: {exc.msg} at line {exc.lineno}.", _fix_for("json")
+        ) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"Cannot read {path}: {_first_line(exc)}.", _fix_for("json")) from exc
+
+    if isinstance(document, dict) and "columns" in document and "data" in document:
+        names, rows = document["columns"], document["data"]
+        if not isinstance(names, list) or not isinstance(rows, list):
+            raise InputError(f"{path}: 'columns' and 'data' must be lists.", _fix_for("json"))
+        for number, row in enumerate(rows):
+            if not isinstance(row, list) or len(row) != len(names):
+                raise InputError(
+                    f"{path}: row {number} of 'data' does not hold one value for each of "
+                    f"the {len(names)} columns.",
+                    _fix_for("json"),
+                )
+        return [str(name) for name in names], rows
+    if isinstance(document, list) and all(isinstance(record, dict) for record in document):
+        names = list(dict.fromkeys(key for record in document for key in record))
+        return names, [[record.get(name) for name in names] for record in document]
+    raise InputError(
+        f"{path} is JSON but neither split orient ({{'columns': [...], 'data': [[...]]}}) "
+        "nor a list of records.",
+        _fix_for("json"),
+    )
+
+
+def _list_to_numpy(values: list[Any]) -> np.ndarray:
+    """Turn one JSON column into float64 when every non-null value is a number, else object."""
+    import numpy as np
+
+    numbers = all(
+        value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+        for value in values
+    )
+    if numbers:
+        return np.array([np.nan if value is None else value for value in values], dtype=np.float64)
+    return np.array(values, dtype=object)
+
+
+def _fix_for(kind: str) -> str:
+    return {
+        "parquet": "Check that the file is a complete Parquet file (pandas: DataFrame.to_parquet).",
+        "csv": "Check that the file is comma-separated, with one header row and the same "
+        "number of fields in every row.",
+        "jsonl": "Write one JSON object per line "
+        "(pandas: DataFrame.to_json(orient='records', lines=True)).",
+        "json": "Write it in split orient "
+        "(pandas: DataFrame.to_json(orient='split'); mlflow.log_table does this).",
+    }[kind]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0].rstrip(".") if text else type(exc).__name__
