@@ -1,0 +1,1 @@
+"""Screens: the monitor itself and the key bindings help."""

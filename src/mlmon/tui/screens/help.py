@@ -1,0 +1,74 @@
+"""The key bindings screen that `?` opens."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+# (keys, what they do), grouped by where they work.
+KEY_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    (
+        "Anywhere",
+        (
+            ("1 … 6", "show Overview, Accuracy, Predictions, Features, Health, Alerts"),
+            ("r", "refresh now (also while paused)"),
+            ("p", "pause or resume timed refreshes"),
+            ("/", "filter models by name (Enter keeps, Esc clears)"),
+            ("m", "choose the charted metric"),
+            ("tab / shift+tab", "move the focus between panels"),
+            ("ctrl+p", "command palette: every action by name"),
+            ("?", "this help"),
+            ("q", "quit"),
+        ),
+    ),
+    (
+        "Model picker",
+        (
+            ("j / k, ↑ / ↓", "move"),
+            ("Enter", "select the version for every tab"),
+            ("space", "mark the version's run for overlay on the Accuracy chart"),
+        ),
+    ),
+    (
+        "Accuracy chart",
+        (
+            ("x", "x axis: step, time since first point, wall clock"),
+            ("l", "y axis: linear or log"),
+        ),
+    ),
+)
+
+
+class HelpScreen(ModalScreen[None]):
+    """A list of mlmon's keys; any of Esc, ? or q closes it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss", "Close"),
+        Binding("question_mark", "dismiss", "Close", show=False),
+        Binding("q", "dismiss", "Close", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-panel") as panel:
+            panel.border_title = "Keys"
+            panel.border_subtitle = "Esc closes"
+            yield Static(self._table())
+
+    @staticmethod
+    def _table() -> Table:
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column()
+        for index, (group, keys) in enumerate(KEY_GROUPS):
+            if index:
+                table.add_row("", "")
+            table.add_row(f"[underline]{group}[/]", "")
+            for key, action in keys:
+                table.add_row(key, action)
+        return table

@@ -1,0 +1,355 @@
+"""The main screen: header, tab bar, model picker and tabs, fed by one poll worker.
+
+State flows down: the screen owns the selection, the newest Snapshot and the poll
+schedule, and pushes them into the widgets. Intents flow up as messages from
+`mlmon.tui.messages`. The poll runs as one exclusive worker in the "poll" group, and the
+next timed poll is scheduled only when the last one has ended, so polls never overlap.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.reactive import var
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widget import Widget
+from textual.widgets import ContentSwitcher, Footer, Tab, Tabs
+from textual.worker import Worker, WorkerState
+
+from mlmon.snapshot import ConnectionState, ConnectionStatus, Snapshot, ViewRequest
+from mlmon.tui.messages import (
+    MetricChosen,
+    ModelFilterChanged,
+    ModelSelected,
+    SnapshotReady,
+    VersionMarked,
+)
+from mlmon.tui.tabs.accuracy import AccuracyTab, metric_keys
+from mlmon.tui.tabs.alerts import AlertsTab
+from mlmon.tui.tabs.base import Selection, SnapshotView
+from mlmon.tui.tabs.features import FeaturesTab
+from mlmon.tui.tabs.health import HealthTab
+from mlmon.tui.tabs.overview import OverviewTab
+from mlmon.tui.tabs.predictions import PredictionsTab
+from mlmon.tui.widgets.model_picker import ModelPicker
+from mlmon.tui.widgets.status_header import StatusHeader
+
+if TYPE_CHECKING:
+    from mlmon.tui.app import MlmonApp
+
+log = logging.getLogger(__name__)
+
+# Tab ids in key order: `1` shows the first.
+TAB_IDS = ("overview", "accuracy", "predictions", "features", "health", "alerts")
+POLL_GROUP = "poll"
+
+
+class MonitorScreen(Screen[None]):
+    """The monitor: picks a model version on the left and shows its tabs on the right."""
+
+    app: MlmonApp
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(
+            Binding(str(number), f"show_tab('{tab_id}')", tab_id.title(), show=False)
+            for number, tab_id in enumerate(TAB_IDS, start=1)
+        ),
+        Binding("r", "refresh", "Refresh"),
+        Binding("p", "toggle_pause", "Pause"),
+        Binding("slash", "filter_models", "Filter", key_display="/"),
+        Binding("m", "pick_metric", "Metric"),
+    ]
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (120, "-wide")]
+
+    snapshot: var[Snapshot | None] = var(None)
+    """The newest Snapshot on screen; None until the first poll ends."""
+
+    selection: var[Selection] = var(Selection)
+    """The model version chosen in the picker."""
+
+    paused: var[bool] = var(False)
+    """Whether timed polls are paused. Polls the user asks for (r, a new selection) still run."""
+
+    metric_key: var[str | None] = var(None)
+    """The metric the Accuracy chart draws."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.overlay_run_ids: tuple[str, ...] = ()
+        self.model_filter = ""
+        self.polls_started = 0
+        self._timer: Timer | None = None
+        self._poll_worker: Worker[None] | None = None
+        self._poll_is_timed = False
+        self._pending: Snapshot | None = None
+        self._stale_tabs: set[str] = set(TAB_IDS)
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(id="status-header")
+        yield Tabs(
+            *(
+                Tab(f"{number} {tab_id.title()}", id=f"tab-{tab_id}")
+                for number, tab_id in enumerate(TAB_IDS, 1)
+            ),
+            id="tab-bar",
+        )
+        with Horizontal(id="body"):
+            yield ModelPicker(id="model-picker")
+            with ContentSwitcher(initial="overview", id="tab-content"):
+                yield OverviewTab(id="overview")
+                yield AccuracyTab(id="accuracy")
+                yield PredictionsTab(id="predictions")
+                yield FeaturesTab(id="features")
+                yield HealthTab(id="health")
+                yield AlertsTab(id="alerts")
+        yield Footer()
+
+    # Typed accessors for the children the handlers talk to.
+
+    @property
+    def header(self) -> StatusHeader:
+        return self.query_one(StatusHeader)
+
+    @property
+    def picker(self) -> ModelPicker:
+        return self.query_one(ModelPicker)
+
+    @property
+    def content(self) -> ContentSwitcher:
+        return self.query_one("#tab-content", ContentSwitcher)
+
+    @property
+    def accuracy(self) -> AccuracyTab:
+        return self.query_one(AccuracyTab)
+
+    def tab(self, tab_id: str) -> SnapshotView:
+        view: Widget = self.query_one(f"#{tab_id}")
+        return view  # type: ignore[return-value]
+
+    def on_mount(self) -> None:
+        self.header.server = self.app.settings.tracking_uri
+        self.picker.version_list.focus()
+        self.request_poll()
+
+    # The poll cycle.
+
+    def view_request(self) -> ViewRequest:
+        """Describe what is on screen, so the poll fetches only that."""
+        return ViewRequest(
+            model_name=self.selection.model_name,
+            version=self.selection.version,
+            metric_key=self.metric_key,
+            overlay_run_ids=self.overlay_run_ids,
+            model_filter=self.model_filter,
+        )
+
+    def request_poll(self, *, timed: bool = False) -> None:
+        """Poll now. A running poll is cancelled, since the newer request describes the screen."""
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        view = self.view_request()
+        self.polls_started += 1
+        self._poll_is_timed = timed
+        self.header.polling = True
+        log.debug("poll %d started for %s", self.polls_started, view)
+        self._poll_worker = self.run_worker(
+            self._poll(view),
+            name=f"poll {self.polls_started}",
+            group=POLL_GROUP,
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    async def _poll(self, view: ViewRequest) -> None:
+        snapshot = await self.app.poller.poll(view)
+        self.post_message(SnapshotReady(snapshot, view))
+
+    @on(Worker.StateChanged)
+    def _poll_ended(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker is not self._poll_worker or event.state in (
+            WorkerState.PENDING,
+            WorkerState.RUNNING,
+        ):
+            return
+        if event.state is WorkerState.CANCELLED:
+            return
+        self.header.polling = False
+        if event.state is WorkerState.ERROR:
+            self._show_poll_failure(worker.error)
+        self._schedule_next_poll()
+
+    def _show_poll_failure(self, error: BaseException | None) -> None:
+        """Turn a failed poll into a toast and an error state; the last data stays on screen."""
+        log.error("poll of %s failed", self.app.settings.tracking_uri, exc_info=error)
+        previous = self.header.connection
+        now = datetime.now().astimezone()
+        self.header.connection = ConnectionState(
+            status=ConnectionStatus.ERROR,
+            since=previous.since if previous.status is ConnectionStatus.ERROR else now,
+            last_success=previous.last_success,
+            error_title=f"Poll failed: {error!r}",
+            failures=previous.failures + 1,
+        )
+        self._mark_stale(True)
+        # notify() renders markup, so the text is escaped via markup=False.
+        self.notify(
+            f"Poll failed: {error!r}. Details are in the log file.", severity="error", markup=False
+        )
+
+    def _schedule_next_poll(self) -> None:
+        delay = self._next_delay()
+        self._timer = self.set_timer(delay, self._timed_poll, name="next poll")
+
+    def _next_delay(self) -> float:
+        """Return the seconds to the next timed poll, or the poller's backoff if longer."""
+        interval = self.app.settings.refresh_seconds
+        backoff = getattr(self.app.poller, "backoff_seconds", None)
+        if isinstance(backoff, int | float) and backoff > interval:
+            return float(backoff)
+        return interval
+
+    def _timed_poll(self) -> None:
+        self._timer = None
+        if self.paused:
+            # No poll while paused. The header says that newer data is probably waiting.
+            self.header.refresh_due = True
+            return
+        self.request_poll(timed=True)
+
+    @on(SnapshotReady)
+    def _snapshot_ready(self, message: SnapshotReady) -> None:
+        if self.paused and self._poll_is_timed:
+            # This poll began before the pause: keep its data for the resume.
+            self._pending = message.snapshot
+            self.header.refresh_due = True
+            return
+        self.snapshot = message.snapshot
+
+    def watch_snapshot(self, snapshot: Snapshot | None) -> None:
+        if snapshot is None:
+            return
+        self.header.connection = snapshot.connection
+        self._mark_stale(
+            snapshot.connection.status in (ConnectionStatus.UNREACHABLE, ConnectionStatus.ERROR)
+        )
+        if snapshot.errors.get("models"):
+            self.notify(f"Models: {snapshot.errors['models']}", severity="warning", markup=False)
+        self.picker.show_models(snapshot.models)
+        if self.selection.model_name is None and snapshot.models:
+            self._select_default(snapshot)
+        self._stale_tabs = set(TAB_IDS)
+        self._show_current_tab()
+
+    def _mark_stale(self, stale: bool) -> None:
+        self.content.set_class(stale, "-stale")
+        self.picker.set_class(stale, "-stale")
+
+    def _select_default(self, snapshot: Snapshot) -> None:
+        """Select the first model's champion (or newest) version so the tabs show data at once."""
+        names = [model.name for model in snapshot.models]
+        wanted = [name for name in self.app.settings.model_filter if name in names]
+        model = snapshot.model(wanted[0] if wanted else sorted(names, key=str.lower)[0])
+        if model is None or not model.versions:
+            return
+        version = (
+            model.aliases.get("champion")
+            or max(model.versions, key=lambda item: item.version_number).version
+        )
+        self.picker.select(model.name, version)
+
+    def _show_current_tab(self) -> None:
+        """Redraw the visible tab. Hidden tabs redraw when shown, so they cost nothing per poll."""
+        current = self.content.current
+        if self.snapshot is None or current is None or current not in self._stale_tabs:
+            return
+        self._stale_tabs.discard(current)
+        self.tab(current).show_snapshot(self.snapshot, self.selection)
+
+    # User intents.
+
+    @on(ModelSelected)
+    def _model_selected(self, message: ModelSelected) -> None:
+        self.selection = message.selection
+        self._stale_tabs = set(TAB_IDS)
+        self._show_current_tab()
+        self.request_poll()
+
+    @on(MetricChosen)
+    def _metric_chosen(self, message: MetricChosen) -> None:
+        if message.key != self.metric_key:
+            self.metric_key = message.key
+            self.request_poll()
+
+    @on(VersionMarked)
+    def _version_marked(self, message: VersionMarked) -> None:
+        marked = [run_id for run_id in self.overlay_run_ids if run_id != message.run_id]
+        if message.marked:
+            marked.append(message.run_id)
+        self.overlay_run_ids = tuple(marked)
+        self.request_poll()
+
+    @on(ModelFilterChanged)
+    def _model_filter_changed(self, message: ModelFilterChanged) -> None:
+        if message.text != self.model_filter:
+            self.model_filter = message.text
+            self.request_poll()
+
+    @on(Tabs.TabActivated, "#tab-bar")
+    def _tab_activated(self, event: Tabs.TabActivated) -> None:
+        event.stop()
+        self.content.current = (event.tab.id or "tab-overview").removeprefix("tab-")
+        self._show_current_tab()
+
+    def action_show_tab(self, tab_id: str) -> None:
+        """Show one of the six tabs."""
+        self.query_one("#tab-bar", Tabs).active = f"tab-{tab_id}"
+
+    def action_refresh(self) -> None:
+        """Poll now, also while paused."""
+        self.request_poll()
+
+    def action_toggle_pause(self) -> None:
+        """Pause or resume timed polls; on resume, apply held data and poll if one came due."""
+        self.paused = not self.paused
+        self.header.paused = self.paused
+        if self.paused:
+            return
+        due = self.header.refresh_due
+        self.header.refresh_due = False
+        if self._pending is not None:
+            self.snapshot, self._pending = self._pending, None
+        if due and self._timer is None:
+            self.request_poll()
+
+    def action_filter_models(self) -> None:
+        """Open the model filter."""
+        self.picker.start_filter()
+
+    def action_pick_metric(self) -> None:
+        """Show the Accuracy tab and open its metric list."""
+        self.action_show_tab("accuracy")
+        select = self.accuracy.metric_select
+        select.focus()
+        select.expanded = True
+
+    def choose_metric(self, key: str) -> None:
+        """Chart `key` (used by the command palette)."""
+        self.action_show_tab("accuracy")
+        self.accuracy.choose_metric(key)
+
+    def metric_keys(self) -> list[str]:
+        """Return the metric keys of the selected version's run, as the Accuracy tab lists them."""
+        if self.snapshot is None:
+            return []
+        version = self.snapshot.version(self.selection.model_name, self.selection.version)
+        run = self.snapshot.runs.get(version.run_id or "") if version else None
+        return metric_keys(set(run.metrics)) if run else []

@@ -1,0 +1,133 @@
+"""plotext charts of the Predictions tab.
+
+Each chart keeps the data it was last given and draws it on render, so a resize redraws
+at the new size without recomputing anything. Series longer than the chart is wide are
+thinned to about `MAX_POINTS` points (every k-th point), which plotext cannot show
+apart anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from textual_plotext import PlotextPlot
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+MAX_POINTS = 1500
+DATE_FORM = "Y-m-d"
+# Rolling window (rows) that turns 0/1 labels into a readable share-of-positives line.
+LABEL_SMOOTHING = 20
+
+
+def thin(length: int) -> slice:
+    """Return a slice that keeps about MAX_POINTS of `length` evenly spaced items."""
+    step = max(1, -(-length // MAX_POINTS))
+    return slice(None, None, step)
+
+
+def date_labels(stamps: pd.Series) -> list[str]:
+    """Format UTC timestamps the way plotext's date axis reads them."""
+    return [stamp.strftime("%Y-%m-%d") for stamp in stamps]
+
+
+class Chart(PlotextPlot):
+    """A plotext chart with a title and an empty-state message when it has no data."""
+
+    def __init__(self, title: str, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.title = title
+        self.message = "no data yet"
+        self.has_data = False
+
+    def start(self) -> None:
+        """Clear the figure and set the title; subclasses then add their series."""
+        self.plt.clear_figure()
+        self.plt.title(self.title)
+
+    def show_message(self, message: str) -> None:
+        """Show `message` instead of a chart."""
+        self.has_data = False
+        self.message = message
+        self.start()
+        self.plt.title(f"{self.title}: {message}")
+        self.refresh()
+
+
+class TimeChart(Chart):
+    """Prediction and actual over time; 0/1 labels are drawn as rolling shares."""
+
+    def show(self, frame: pd.DataFrame, classification: bool) -> None:
+        if frame.empty:
+            self.show_message("no predictions")
+            return
+        rows = frame.iloc[thin(len(frame))] if not classification else frame
+        self.start()
+        self.plt.date_form(DATE_FORM)
+        if classification:
+            smooth = frame[["prediction", "actual"]].rolling(LABEL_SMOOTHING, min_periods=1).mean()
+            thinned = thin(len(frame))
+            dates = date_labels(frame["timestamp"].iloc[thinned])
+            self.plt.plot(dates, smooth["prediction"].iloc[thinned].tolist(), label="predicted 1s", marker="braille")
+            known = smooth["actual"].iloc[thinned]
+            self.plt.plot(dates, known.ffill().fillna(0).tolist(), label="actual 1s", marker="braille")
+            self.plt.title(f"{self.title} (share of 1s, {LABEL_SMOOTHING}-row mean)")
+        else:
+            dates = date_labels(rows["timestamp"])
+            self.plt.plot(dates, rows["prediction"].tolist(), label="prediction", marker="braille")
+            known = rows[rows["actual"].notna()]
+            if len(known):
+                self.plt.plot(date_labels(known["timestamp"]), known["actual"].tolist(), label="actual", marker="braille")
+        self.has_data = True
+        self.refresh()
+
+
+class ScatterChart(Chart):
+    """Prediction against actual, one dot per row with an actual."""
+
+    def show(self, prediction: Sequence[float], actual: Sequence[float]) -> None:
+        if len(prediction) == 0:
+            self.show_message("no rows with an actual")
+            return
+        self.start()
+        keep = thin(len(prediction))
+        self.plt.scatter(list(actual)[keep], list(prediction)[keep], marker="dot")
+        self.plt.xlabel("actual")
+        self.plt.ylabel("prediction")
+        self.has_data = True
+        self.refresh()
+
+
+class ErrorHistogram(Chart):
+    """Histogram of prediction − actual."""
+
+    def show(self, errors: Sequence[float], bins: int = 30) -> None:
+        if len(errors) == 0:
+            self.show_message("no rows with an actual")
+            return
+        self.start()
+        self.plt.hist(list(errors), bins=bins)
+        self.plt.xlabel("prediction − actual")
+        self.has_data = True
+        self.refresh()
+
+
+class LineChart(Chart):
+    """One or more series over time (score, equity curve, metric trend)."""
+
+    def show(self, series: dict[str, tuple[pd.Series, Sequence[float]]], y_label: str = "") -> None:
+        series = {label: (x, y) for label, (x, y) in series.items() if len(y)}
+        if not series:
+            self.show_message(self.message)
+            return
+        self.start()
+        self.plt.date_form(DATE_FORM)
+        for label, (stamps, values) in series.items():
+            keep = thin(len(values))
+            self.plt.plot(date_labels(stamps.iloc[keep]), list(values)[keep], label=label, marker="braille")
+        if y_label:
+            self.plt.ylabel(y_label)
+        self.has_data = True
+        self.refresh()

@@ -1,0 +1,180 @@
+"""Pilot tests of the monitor against a seeded local sqlite store: list, select, chart, keys."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlmon.tui.messages import MetricChosen, ModelSelected, SnapshotReady
+from mlmon.tui.screens.help import HelpScreen
+from mlmon.tui.screens.monitor import TAB_IDS, MonitorScreen
+from mlmon.tui.tabs.accuracy import AccuracyTab
+from mlmon.tui.tabs.base import Selection
+from tests.tui.helpers import MessageLog, build_app, text_of, wait_for
+
+pytestmark = pytest.mark.asyncio
+
+
+def _seeded_value(value: float) -> str:
+    # The display format, written out here instead of calling the code under test.
+    return f"{value:.6g}"
+
+
+async def test_startup_lists_seeded_model(local_store) -> None:
+    app = build_app(local_store.uri)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, MonitorScreen)
+        log = MessageLog(screen)
+        await wait_for(pilot, lambda: screen.snapshot is not None, "the first snapshot")
+        await wait_for(pilot, lambda: log.of(ModelSelected), "the default selection")
+
+        labels = [str(option.prompt) for option in screen.picker.version_list.options]
+        assert labels[0] == local_store.seeded.model_name
+        assert any(label.endswith("v2 @challenger") for label in labels)
+        assert any(label.endswith("v1 @champion") for label in labels)
+        # With nothing chosen yet, the champion is selected so the tabs show data at once.
+        assert log.of(ModelSelected)[0].selection == Selection(local_store.seeded.model_name, "1")
+
+
+async def test_selecting_version_fills_overview(local_store) -> None:
+    seeded = local_store.seeded
+    app = build_app(local_store.uri)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        log = MessageLog(screen)
+        await wait_for(pilot, lambda: screen.selection.model_name is not None, "the default selection")
+
+        # The list is: heading, v2, v1. Move to v2 and select it.
+        screen.picker.version_list.focus()
+        screen.picker.version_list.highlighted = 2
+        await pilot.press("k", "enter")
+        await wait_for(pilot, lambda: screen.selection.version == "2", "v2 to be selected")
+        assert log.of(ModelSelected)[-1].selection == Selection(seeded.model_name, "2")
+
+        run_id = seeded.run_ids["run-b"]
+        await wait_for(pilot, lambda: run_id in screen.snapshot.runs, "run-b in a snapshot")
+        await pilot.pause()
+        overview = screen.query_one("#overview")
+        version_card = text_of(overview.card("version-card"))
+        run_card = text_of(overview.card("run-card"))
+        metrics_card = text_of(overview.card("metrics-card"))
+        params_card = text_of(overview.card("params-card"))
+
+        assert "@challenger" in version_card
+        assert seeded.model_name in version_card
+        assert run_id in run_card
+        assert "run-b" in run_card
+        assert "FINISHED" in run_card
+        assert "50 s" in run_card  # the seeded run ends 50 steps of 1 s after its start
+        for key, value in seeded.params["run-b"].items():
+            assert any(line.split() == [key, value] for line in params_card.splitlines())
+        for key, history in seeded.histories["run-b"].items():
+            last_step, last_value = history[-1]
+            row = next(line.split() for line in metrics_card.splitlines() if line.split()[:1] == [key])
+            assert row == [key, _seeded_value(last_value), str(last_step)]
+
+
+async def test_accuracy_draws_seeded_histories(local_store) -> None:
+    seeded = local_store.seeded
+    app = build_app(local_store.uri)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        log = MessageLog(screen)
+        await wait_for(pilot, lambda: screen.selection.model_name is not None, "the default selection")
+        await pilot.press("2")
+        accuracy = screen.query_one(AccuracyTab)
+        await wait_for(pilot, lambda: len(accuracy.plotted) == 2, "two plotted series")
+
+        # The first metric outside system/ in sorted order; v1 is selected, v2 overlaid as challenger.
+        assert accuracy.metric_key == "accuracy"
+        assert log.of(MetricChosen)[0].key == "accuracy"
+        by_label = {series.label: series for series in accuracy.plotted}
+        assert set(by_label) == {"v1 @champion", "v2 @challenger"}
+        for label, run_name in (("v1 @champion", "run-a"), ("v2 @challenger", "run-b")):
+            expected = seeded.histories[run_name]["accuracy"]
+            assert by_label[label].x == tuple(float(step) for step, _ in expected)
+            assert by_label[label].y == pytest.approx([value for _, value in expected], rel=1e-12)
+
+        # The chart widget really drew: plotext uses braille cells for line markers.
+        rendered = accuracy.chart.render().plain
+        assert any("\u2800" <= char <= "\u28ff" for char in rendered)
+
+        # Picking another metric posts MetricChosen and redraws from a new poll.
+        accuracy.metric_select.value = "loss"
+        await wait_for(pilot, lambda: log.of(MetricChosen)[-1].key == "loss", "MetricChosen(loss)")
+        await wait_for(
+            pilot,
+            lambda: accuracy.plotted and accuracy.plotted[0].y[0] == pytest.approx(seeded.histories["run-a"]["loss"][0][1]),
+            "the loss history",
+        )
+        assert screen.view_request().metric_key == "loss"
+
+
+async def test_number_keys_switch_tabs(local_store) -> None:
+    app = build_app(local_store.uri)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.snapshot is not None, "the first snapshot")
+        for number in (2, 3, 4, 5, 6, 1):
+            await pilot.press(str(number))
+            tab_id = TAB_IDS[number - 1]
+            assert screen.content.current == tab_id
+            assert screen.query_one("#tab-bar").active == f"tab-{tab_id}"
+        await pilot.press("3")
+        assert "no prediction log" in text_of(screen.query_one("#predictions")).replace("\n", " ")
+
+
+async def test_r_refreshes_now(local_store) -> None:
+    app = build_app(local_store.uri)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        log = MessageLog(screen)
+        await wait_for(pilot, lambda: screen.snapshot is not None and not screen.header.polling, "a quiet screen")
+        before = len(log.of(SnapshotReady))
+        taken_at = screen.snapshot.taken_at
+
+        await pilot.press("r")
+        await wait_for(pilot, lambda: len(log.of(SnapshotReady)) > before, "a snapshot after r")
+        await wait_for(pilot, lambda: screen.snapshot.taken_at > taken_at, "the new snapshot on screen")
+
+
+async def test_p_pauses_timed_polls(local_store) -> None:
+    app = build_app(local_store.uri, refresh_seconds=1.0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        log = MessageLog(screen)
+        await wait_for(pilot, lambda: screen.snapshot is not None and not screen.header.polling, "a quiet screen")
+        await wait_for(pilot, lambda: screen._timer is not None, "the next timed poll to be scheduled")
+
+        await pilot.press("p")
+        assert screen.paused
+        polls = screen.polls_started
+        snapshots = len(log.of(SnapshotReady))
+        await pilot.pause(2.5)  # more than two refresh intervals
+        assert screen.polls_started == polls
+        assert len(log.of(SnapshotReady)) == snapshots
+        assert screen.header.refresh_due
+        assert "PAUSED newer data waiting" in screen.header.render().plain
+
+        await pilot.press("p")
+        assert not screen.paused
+        assert screen.polls_started == polls + 1
+        await wait_for(pilot, lambda: len(log.of(SnapshotReady)) > snapshots, "a snapshot after resuming")
+        assert "PAUSED" not in screen.header.render().plain
+
+
+async def test_help_and_command_palette(local_store) -> None:
+    app = build_app(local_store.uri)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.snapshot is not None, "the first snapshot")
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert app.screen is screen
+
+        await pilot.press("ctrl+p")
+        await pilot.press(*"pause refresh")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.paused, "the palette to pause polling")
