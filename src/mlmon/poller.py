@@ -1,9 +1,17 @@
 """One polling cycle: fetch what the screen shows, then hand back a Snapshot.
 
 The poller never touches widgets. The TUI runs `poll()` in an exclusive worker, posts
-the Snapshot it returns, and schedules the next cycle when this one ends, so polls never
-overlap. On failure the last good data is returned again with the connection marked
-unreachable or in error, so stale data stays on screen.
+the Snapshot it returns, and schedules the next cycle after `next_delay()` seconds, so
+polls never overlap. On failure the last good data is returned again with the
+connection marked unreachable or in error, so stale data stays on screen, and
+`next_delay()` backs off until the server answers again.
+
+A poll asks only for what is on screen and only for what changed: registered models and
+all their versions (two requests), the runs behind the selected model's versions and the
+chart's overlays with their latest values (one `runs/search`), and metric histories only
+for the chart's runs and metric, where a run whose latest value did not move costs no
+request at all. An idle poll therefore costs the same few requests whatever the number
+of runs.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from mlmon.errors import SourceError, SourceErrorKind
 from mlmon.insights import InsightCollector
 from mlmon.snapshot import ConnectionState, ConnectionStatus, Series, Snapshot, ViewRequest
 from mlmon.sources.base import TrackingSource
+from mlmon.sources.history import HistoryCache
 from mlmon.tracking import RegisteredModel, Run
 
 log = logging.getLogger(__name__)
@@ -24,6 +33,11 @@ log = logging.getLogger(__name__)
 # Aliases whose versions the Accuracy chart overlays by default.
 OVERLAY_ALIASES = ("champion", "challenger")
 _UNREACHABLE_KINDS = {SourceErrorKind.UNREACHABLE, SourceErrorKind.TIMED_OUT}
+# After a failed poll the next one comes after 2 s, then 4, 8, ... up to the larger of
+# the refresh interval and RECOVERY_MAX_DELAY_S, so a server that comes back is noticed
+# within seconds and one that stays down is not hammered.
+RECOVERY_FIRST_DELAY_S = 2.0
+RECOVERY_MAX_DELAY_S = 60.0
 
 
 class Poller:
@@ -35,11 +49,30 @@ class Poller:
         self._connection = ConnectionState()
         self._last: Snapshot | None = None
         self._insights = InsightCollector(source, settings)
+        self._histories = HistoryCache()
+        self._retry_after: float | None = None
 
     @property
     def connection(self) -> ConnectionState:
         """The connection state after the latest poll."""
         return self._connection
+
+    def next_delay(self) -> float:
+        """Seconds until the next poll: the refresh interval, or a backoff after failures.
+
+        A rate-limited server's `Retry-After` is honoured when it is longer.
+        """
+        failures = self._connection.failures
+        if (
+            self._connection.status in (ConnectionStatus.OK, ConnectionStatus.CONNECTING)
+            or not failures
+        ):
+            return self.settings.refresh_seconds
+        ceiling = max(self.settings.refresh_seconds, RECOVERY_MAX_DELAY_S)
+        delay = min(RECOVERY_FIRST_DELAY_S * 2 ** min(failures - 1, 16), ceiling)
+        if self._retry_after is not None:
+            delay = max(delay, min(self._retry_after, 3600.0))
+        return delay
 
     async def poll(self, view: ViewRequest) -> Snapshot:
         """Run one cycle and return a Snapshot; never raises `SourceError`."""
@@ -50,7 +83,12 @@ class Poller:
             log.warning("poll of %s failed: %s", self.source.uri, exc)
             return self._failed(exc, now)
 
-        self._connection = ConnectionState(status=ConnectionStatus.OK, since=now, last_success=now)
+        previous = self._connection
+        since = previous.since if previous.status is ConnectionStatus.OK and previous.since else now
+        self._connection = ConnectionState(
+            status=ConnectionStatus.OK, since=since, last_success=now
+        )
+        self._retry_after = None
         snapshot = replace(snapshot, connection=self._connection)
         self._last = snapshot
         return snapshot
@@ -64,11 +102,21 @@ class Poller:
         runs = {run.run_id: run for run in await self.source.get_runs(run_ids)} if run_ids else {}
 
         series: tuple[Series, ...] = ()
-        if model is not None and view.metric_key:
-            series = await self._series(model, runs, view)
+        errors: dict[str, str] = {}
+        if view.metric_key and (model is not None or view.overlay_run_ids):
+            try:
+                series = await self._series(model, runs, view)
+            except SourceError as exc:
+                if exc.kind in _UNREACHABLE_KINDS:
+                    raise
+                # A bad history response spoils the chart, not the rest of the screen.
+                log.warning("chart data from %s failed: %s", self.source.uri, exc)
+                errors["chart"] = f"{exc.title} {exc.fix}".strip()
+                previous = self._last.series if self._last is not None else ()
+                series = tuple(item for item in previous if item.key == view.metric_key)
 
         # Prediction log and feature data of the selected version; failures end up in
-        # the returned states, never here.
+        # the returned states, never here. Further per-model collectors go here too.
         predictions, features = await self._insights.collect(model, view.version)
 
         return Snapshot(
@@ -78,6 +126,7 @@ class Poller:
             models=tuple(models),
             runs=runs,
             series=series,
+            errors=errors,
             predictions=predictions,
             features=features,
         )
@@ -96,20 +145,33 @@ class Poller:
         run_ids.extend(view.overlay_run_ids)
         return list(dict.fromkeys(run_ids))
 
-    async def _series(self, model: RegisteredModel, runs: dict[str, Run], view: ViewRequest) -> tuple[Series, ...]:
+    async def _series(
+        self, model: RegisteredModel | None, runs: dict[str, Run], view: ViewRequest
+    ) -> tuple[Series, ...]:
+        key = view.metric_key
         labels = _chart_labels(model, view)
-        wanted = [run_id for run_id in labels if run_id in runs and view.metric_key in runs[run_id].metrics]
-        if not wanted or view.metric_key is None:
+        wanted = [run_id for run_id in labels if run_id in runs and key in runs[run_id].metrics]
+        if not wanted or key is None:
             return ()
-        histories = await self.source.metric_histories(wanted, view.metric_key, max_points=view.chart_points)
+        latest = {run_id: runs[run_id].metrics[key] for run_id in wanted}
+        histories = await self._histories.histories(self.source, latest, key, view.chart_points)
         return tuple(
-            Series(run_id=run_id, key=view.metric_key, label=labels[run_id], points=tuple(histories.get(run_id, [])))
+            Series(
+                run_id=run_id,
+                key=view.metric_key,
+                label=labels[run_id],
+                points=tuple(histories.get(run_id, [])),
+            )
             for run_id in wanted
         )
 
     def _failed(self, exc: SourceError, now: datetime) -> Snapshot:
         previous = self._connection
-        status = ConnectionStatus.UNREACHABLE if exc.kind in _UNREACHABLE_KINDS else ConnectionStatus.ERROR
+        status = (
+            ConnectionStatus.UNREACHABLE
+            if exc.kind in _UNREACHABLE_KINDS
+            else ConnectionStatus.ERROR
+        )
         since = previous.since if previous.status == status and previous.since else now
         self._connection = ConnectionState(
             status=status,
@@ -119,15 +181,17 @@ class Poller:
             error_fix=exc.fix,
             failures=previous.failures + 1,
         )
+        self._retry_after = getattr(exc, "retry_after", None)
         if self._last is None:
             return Snapshot(server=self.source.uri, taken_at=now, connection=self._connection)
         return replace(self._last, connection=self._connection)
 
 
-def _chart_labels(model: RegisteredModel, view: ViewRequest) -> dict[str, str]:
+def _chart_labels(model: RegisteredModel | None, view: ViewRequest) -> dict[str, str]:
     """Return run id -> legend label: the selected version, champion/challenger, overlays."""
     labels: dict[str, str] = {}
-    by_version = {version.version: version for version in model.versions}
+    by_version = {version.version: version for version in model.versions} if model else {}
+    aliases = model.aliases if model else {}
 
     def add(version: str | None, suffix: str = "") -> None:
         item = by_version.get(version or "")
@@ -136,7 +200,7 @@ def _chart_labels(model: RegisteredModel, view: ViewRequest) -> dict[str, str]:
 
     add(view.version)
     for alias in OVERLAY_ALIASES:
-        add(model.aliases.get(alias), f" @{alias}")
+        add(aliases.get(alias), f" @{alias}")
     for run_id in view.overlay_run_ids:
         labels.setdefault(run_id, run_id[:8])
     return labels
