@@ -7,7 +7,8 @@
   `reference/`, and a predictions run with one batch per format (Parquet, CSV,
   split-orient JSON, JSON Lines) plus an actuals-only batch that arrives late;
 - `pred-table`: a predictions run whose only table is written by `mlflow.log_table`;
-- `pred-broken`: a predictions run holding one good batch and three bad ones.
+- `pred-broken`: a predictions run holding one good batch and three bad ones;
+- `pred-returns`: a next-day return regressor whose errors grow halfway through.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class PredictionStore:
     batches: list[pd.DataFrame] = field(default_factory=list)
     late_actuals: pd.DataFrame | None = None
     table: pd.DataFrame | None = None
+    returns: pd.DataFrame | None = None
 
 
 def make_features(rng: np.random.Generator, rows: int, shift: float = 0.0) -> pd.DataFrame:
@@ -103,20 +105,26 @@ def write_batch(batch: pd.DataFrame, path: Path) -> Path:
 def prediction_store(
     mlflow_server, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[PredictionStore]:
+    """The stores' content in the session's mlflow server (see the module docstring)."""
+    yield write_prediction_store(mlflow_server.uri, tmp_path_factory.mktemp("prediction-files"))
+
+
+def write_prediction_store(
+    uri: str, folder: Path, artifact_root: Path | None = None
+) -> PredictionStore:
+    """Write the models and logs; `artifact_root` places a local store's artifacts."""
     import lightgbm as lgb
     import mlflow
     from mlflow.tracking import MlflowClient
 
-    uri = mlflow_server.uri
     store = PredictionStore(uri=uri)
-    folder = tmp_path_factory.mktemp("prediction-files")
     rng = np.random.default_rng(7)
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     previous_uri = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(uri)
     try:
-        experiment = client.create_experiment("pred-tests")
-
+        location = artifact_root.as_uri() if artifact_root else None
+        experiment = client.create_experiment("pred-tests", artifact_location=location)
         training = make_features(rng, 400)
         labels = label_of(training, rng)
         mlflow.lightgbm.autolog(log_models=False, log_datasets=False, silent=True)
@@ -197,6 +205,39 @@ def prediction_store(
         )
         for path in (good, no_prediction, latin1, empty):
             client.log_artifact(store.broken_run_id, str(path), artifact_path="predictions")
-        yield store
+        write_returns_model(client, experiment, rng, folder, store)
+        return store
     finally:
         mlflow.set_tracking_uri(previous_uri)
+
+
+RETURN_ROWS = 300
+
+
+def returns_batch(rng: np.random.Generator) -> pd.DataFrame:
+    """Daily next-day return forecasts whose errors grow in the second half."""
+    actual = rng.normal(0.0005, 0.01, RETURN_ROWS)
+    spread = np.where(np.arange(RETURN_ROWS) < RETURN_ROWS // 2, 0.004, 0.02)
+    return pd.DataFrame(
+        {
+            "timestamp": pd.bdate_range("2008-01-01", periods=RETURN_ROWS, tz="UTC"),
+            "prediction": 0.5 * actual + rng.normal(0, 1, RETURN_ROWS) * spread,
+            "actual": actual,
+            "momentum": rng.normal(0, 1, RETURN_ROWS),
+        }
+    )
+
+
+def write_returns_model(
+    client, experiment: str, rng: np.random.Generator, folder: Path, store: PredictionStore
+) -> None:
+    """`pred-returns`: a return regressor for the trading extras and the RMSE trend."""
+    client.create_registered_model("pred-returns")
+    client.create_model_version(
+        "pred-returns", f"runs:/{store.classifier_run_id}/model", run_id=store.classifier_run_id
+    )
+    tags = {"mlmon.model": "pred-returns", "mlmon.version": "1", "mlmon.role": "predictions"}
+    run = client.create_run(experiment, run_name="predictions-returns", tags=tags)
+    store.returns = returns_batch(rng)
+    path = write_batch(store.returns, folder / "returns.parquet")
+    client.log_artifact(run.info.run_id, str(path), artifact_path="predictions")

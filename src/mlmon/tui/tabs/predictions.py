@@ -1,34 +1,246 @@
-"""Predictions tab: production predictions against actuals for the selected version.
+"""Predictions tab: is the selected version still right on production data?
 
-Until the prediction-log reader lands this tab shows only what would feed it.
+The poller has already read the prediction log into `snapshot.predictions`; this tab
+only slices it. Views, switched with `v`/`V` so each fits 80×24:
+
+- overview: prediction and actual over time beside the window's metrics (and, on wide
+  terminals, the main metric over consecutive windows below);
+- table: recent predictions, sortable (`s`, `S`), following new rows;
+- errors: prediction against actual, and a histogram of prediction − actual;
+- task: the confusion matrix and score over time (classification), or the equity curve
+  of the sign strategy (trading or a return-like target);
+- trend: the main metric (accuracy, rmse) over consecutive windows.
+
+`w`/`W` pick the metrics window: last 20/60/250 rows, 1 week, 1 month, 3 months or all.
+A view, window and sort chosen here survive every refresh.
 """
 
 from __future__ import annotations
 
-from rich.markup import escape
-from textual.widgets import Static
+from typing import ClassVar
 
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import ContentSwitcher, Static
+
+from mlmon.insights import PredictionsState
 from mlmon.snapshot import Snapshot
 from mlmon.tui.tabs.base import Selection
+from mlmon.tui.widgets.predictions_charts import ErrorHistogram, LineChart, ScatterChart, TimeChart
+from mlmon.tui.widgets.predictions_panels import ConfusionPanel, MetricsPanel
+from mlmon.tui.widgets.predictions_table import RecentPredictions
+from mlmon.tui.widgets.predictions_view import DEFAULT_WINDOW, WINDOWS, PredictionsView, Window
+
+VIEWS = ("overview", "table", "errors", "task", "trend")
 
 
-class PredictionsTab(Static):
-    """The Predictions tab. For now it shows a one-line empty state naming its data source."""
+class PredictionsTab(Vertical, can_focus=True):
+    """Production predictions against actuals for the selected model version."""
 
-    DEFAULT_CLASSES = "empty-state"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("v", "cycle_view(1)", "View"),
+        Binding("V", "cycle_view(-1)", "Previous view", show=False),
+        Binding("w", "cycle_window(1)", "Window"),
+        Binding("W", "cycle_window(-1)", "Previous window", show=False),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.view_name = VIEWS[0]
+        """The sub-view on screen, kept across refreshes."""
+        self.window_index = DEFAULT_WINDOW
+        """Index into WINDOWS of the metrics window, kept across refreshes."""
+        self.state: PredictionsState | None = None
+        self.view: PredictionsView | None = None
+        self._drawn_for: tuple[object, int] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="predictions-bar")
+        yield Static(id="predictions-errors", classes="panel-errors")
+        yield Static(id="predictions-empty", classes="empty-state")
+        with ContentSwitcher(initial="predictions-overview", id="predictions-views"):
+            with Vertical(id="predictions-overview"):
+                with Horizontal(classes="overview-row"):
+                    yield TimeChart("prediction and actual", id="predictions-time")
+                    yield MetricsPanel(id="predictions-metrics")
+                yield LineChart(
+                    "main metric over windows", id="predictions-trend-small", classes="wide-only"
+                )
+            yield RecentPredictions(id="predictions-table")
+            with Horizontal(id="predictions-errors-view"):
+                yield ScatterChart("prediction vs actual", id="predictions-scatter")
+                yield ErrorHistogram("error histogram", id="predictions-histogram")
+            with Horizontal(id="predictions-task"):
+                yield ConfusionPanel(id="predictions-confusion")
+                yield LineChart("score over time", id="predictions-task-chart")
+            yield LineChart("main metric over windows", id="predictions-trend")
+
+    # Typed accessors.
+
+    @property
+    def switcher(self) -> ContentSwitcher:
+        return self.query_one("#predictions-views", ContentSwitcher)
+
+    @property
+    def metrics_panel(self) -> MetricsPanel:
+        return self.query_one(MetricsPanel)
+
+    @property
+    def table(self) -> RecentPredictions:
+        return self.query_one(RecentPredictions)
+
+    @property
+    def window(self) -> Window:
+        return WINDOWS[self.window_index]
+
+    # Drawing.
 
     def show_snapshot(self, snapshot: Snapshot, selection: Selection) -> None:
-        """Say which prediction log would feed this tab for the selected version."""
-        target = _target(selection)
-        self.update(
-            f"Predictions: no prediction log found for {escape(target)}; log batches under "
-            "predictions/ in a run tagged mlmon.role=predictions."
-        )
+        """Redraw from the newest snapshot; recomputes only when the log or window changed."""
+        state = snapshot.predictions
+        if state is not None and selection.model_name not in (None, state.model_name):
+            state = None
+        self.state = state
+        self._redraw()
+
+    def _redraw(self, force: bool = False) -> None:
+        state = self.state
+        empty = self.query_one("#predictions-empty", Static)
+        errors = self.query_one("#predictions-errors", Static)
+        log = state.log if state else None
+        errors.update(Text("\n".join(_error_lines(state)), style="bold red") if state else "")
+        errors.display = bool(state and (state.error or (log and log.errors)))
+        if log is None or log.rows == 0:
+            self.set_class(True, "-empty")
+            empty.update(Text(_empty_message(state)))
+            self._drawn_for = None
+            self._update_bar()
+            return
+        self.set_class(False, "-empty")
+
+        key = (log, self.window_index)
+        if not force and key == self._drawn_for:
+            return
+        self._drawn_for = key
+        options = {
+            "periods_per_year": state.periods_per_year,
+            "risk_free_rate": state.risk_free_rate,
+        }
+        self.view = PredictionsView.build(log.frame, self.window, state.task, options)
+        self._draw(self.view)
+        self._update_bar()
+
+    def _draw(self, view: PredictionsView) -> None:
+        frame = view.frame
+        known = frame[frame["actual"].notna()]
+        classification = view.task == "classification"
+        self.query_one(TimeChart).show(frame, classification)
+        self.metrics_panel.show(view.metrics, view.window.label)
+        self.table.show(frame)
+        self.query_one(ScatterChart).show(known["prediction"].tolist(), known["actual"].tolist())
+        self.query_one(ErrorHistogram).show((known["prediction"] - known["actual"]).tolist())
+
+        confusion = self.query_one(ConfusionPanel)
+        task_chart = self.query_one("#predictions-task-chart", LineChart)
+        confusion.display = classification
+        if classification:
+            confusion.show(view.confusion, view.window.label)
+            task_chart.title = "score over time"
+            task_chart.message = "no score column in the log"
+            scored = frame[frame["score"].notna()]
+            task_chart.show({"score": (scored["timestamp"], scored["score"].tolist())})
+        elif view.trading:
+            curve = view.equity_curve()
+            task_chart.title = f"equity of the sign strategy ({view.window.label}, from 1.0)"
+            task_chart.message = "no rows with an actual"
+            task_chart.show({"wealth": (curve["timestamp"], curve["wealth"].tolist())})
+        else:
+            task_chart.show_message("no extras for a regression on a non-return target")
+
+        metric = view.main_metric
+        label = f"{metric} over windows of {view.trend_rows} rows"
+        for chart in self.query("#predictions-trend, #predictions-trend-small").results(LineChart):
+            chart.title = label
+            chart.message = f"needs at least {2 * view.trend_rows} rows with actuals"
+            if view.trend is None:
+                chart.show_message(chart.message)
+            else:
+                trend = view.trend.dropna(subset=["value"])
+                chart.show({metric: (trend["end_timestamp"], trend["value"].tolist())})
+
+    def _update_bar(self) -> None:
+        state = self.state
+        position = f"{VIEWS.index(self.view_name) + 1}/{len(VIEWS)}"
+        parts: list[tuple[str, str] | str] = [
+            (f" {self.view_name} ", "reverse"),
+            (f" {position} v", "dim"),
+            ("  window ", "dim"),
+            (self.window.label, "bold"),
+            (" w", "dim"),
+        ]
+        if self.view is not None and state is not None and state.log is not None:
+            task = self.view.task + (
+                " + trading" if self.view.trading and self.view.task != "trading" else ""
+            )
+            parts.append((f"  {task}, {state.log.rows} rows", "dim"))
+        if not self.has_focus_within:
+            parts.append(("  (Tab to focus)", "dim"))
+        self.query_one("#predictions-bar", Static).update(Text.assemble(*parts))
+
+    def on_descendant_focus(self) -> None:
+        self._update_bar()
+
+    def on_descendant_blur(self) -> None:
+        self._update_bar()
+
+    def on_focus(self) -> None:
+        self._update_bar()
+
+    def on_blur(self) -> None:
+        self._update_bar()
+
+    # Actions.
+
+    def action_cycle_view(self, step: int) -> None:
+        """Show the next (or previous) sub-view."""
+        self.view_name = VIEWS[(VIEWS.index(self.view_name) + step) % len(VIEWS)]
+        self.switcher.current = _view_id(self.view_name)
+        # The table takes the focus for its cursor; other views hand it back to the tab.
+        if self.view_name == "table":
+            self.table.focus()
+        elif self.table.has_focus:
+            self.focus()
+        self._update_bar()
+
+    def action_cycle_window(self, step: int) -> None:
+        """Compute the metrics over the next (or previous) window."""
+        self.window_index = (self.window_index + step) % len(WINDOWS)
+        self._redraw()
 
 
-def _target(selection: Selection) -> str:
-    if selection.model_name is None:
-        return "the selected model (none selected)"
-    if selection.version is None:
-        return selection.model_name
-    return f"{selection.model_name} v{selection.version}"
+def _view_id(name: str) -> str:
+    return "predictions-errors-view" if name == "errors" else f"predictions-{name}"
+
+
+def _error_lines(state: PredictionsState | None) -> list[str]:
+    if state is None:
+        return []
+    lines = [state.error] if state.error else []
+    if state.log is not None:
+        lines.extend(f"Skipped {error}" for error in state.log.errors)
+    return lines
+
+
+def _empty_message(state: PredictionsState | None) -> str:
+    if state is None:
+        return "Predictions: select a model version to see its prediction log."
+    target = f"{state.model_name} v{state.version}" if state.version else state.model_name
+    if state.error:
+        return f"Predictions: the prediction log of {target} could not be read."
+    return (
+        f"Predictions: no prediction rows for {target}. Log batch files under predictions/ in a run "
+        f"tagged mlmon.model={state.model_name}, mlmon.version={state.version}, mlmon.role=predictions, "
+        "or set a predictions glob for the model in the config file."
+    )

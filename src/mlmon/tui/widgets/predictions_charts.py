@@ -70,16 +70,28 @@ class TimeChart(Chart):
             smooth = frame[["prediction", "actual"]].rolling(LABEL_SMOOTHING, min_periods=1).mean()
             thinned = thin(len(frame))
             dates = date_labels(frame["timestamp"].iloc[thinned])
-            self.plt.plot(dates, smooth["prediction"].iloc[thinned].tolist(), label="predicted 1s", marker="braille")
+            self.plt.plot(
+                dates,
+                smooth["prediction"].iloc[thinned].tolist(),
+                label="predicted 1s",
+                marker="braille",
+            )
             known = smooth["actual"].iloc[thinned]
-            self.plt.plot(dates, known.ffill().fillna(0).tolist(), label="actual 1s", marker="braille")
+            self.plt.plot(
+                dates, known.ffill().fillna(0).tolist(), label="actual 1s", marker="braille"
+            )
             self.plt.title(f"{self.title} (share of 1s, {LABEL_SMOOTHING}-row mean)")
         else:
             dates = date_labels(rows["timestamp"])
             self.plt.plot(dates, rows["prediction"].tolist(), label="prediction", marker="braille")
             known = rows[rows["actual"].notna()]
             if len(known):
-                self.plt.plot(date_labels(known["timestamp"]), known["actual"].tolist(), label="actual", marker="braille")
+                self.plt.plot(
+                    date_labels(known["timestamp"]),
+                    known["actual"].tolist(),
+                    label="actual",
+                    marker="braille",
+                )
         self.has_data = True
         self.refresh()
 
@@ -126,7 +138,9 @@ class LineChart(Chart):
         self.plt.date_form(DATE_FORM)
         for label, (stamps, values) in series.items():
             keep = thin(len(values))
-            self.plt.plot(date_labels(stamps.iloc[keep]), list(values)[keep], label=label, marker="braille")
+            self.plt.plot(
+                date_labels(stamps.iloc[keep]), list(values)[keep], label=label, marker="braille"
+            )
         if y_label:
             self.plt.ylabel(y_label)
         self.has_data = True

@@ -19,8 +19,19 @@ if TYPE_CHECKING:
 
 # Metrics where a fall is good news; the change column colours by this.
 LOWER_IS_BETTER = frozenset({"mae", "mse", "rmse", "mape", "log_loss"})
-PERCENT_METRICS = frozenset({"accuracy", "precision", "recall", "f1", "direction_accuracy", "win_rate",
-                             "total_return", "max_drawdown", "mape"})
+PERCENT_METRICS = frozenset(
+    {
+        "accuracy",
+        "precision",
+        "recall",
+        "f1",
+        "direction_accuracy",
+        "win_rate",
+        "total_return",
+        "max_drawdown",
+        "mape",
+    }
+)
 
 
 def format_metric(name: str, value: float | None) -> str:
@@ -58,13 +69,15 @@ class MetricsPanel(Static):
     def show(self, metrics: WindowMetrics | None, window_label: str) -> None:
         """Render the metric table; `metrics` None means no row has an actual yet."""
         if metrics is None:
-            self.update(Text(f"Metrics ({window_label}): no prediction has an actual yet.", style="dim"))
+            self.update(
+                Text(f"Metrics ({window_label}): no prediction has an actual yet.", style="dim")
+            )
             return
         parts: list[Any] = [
             Text.assemble(
                 (f"{window_label}", "bold"),
                 f"  {window_span(metrics.first, metrics.last)}  ",
-                (f"{metrics.current.rows_used} of {metrics.current.rows} rows with actuals", "dim"),
+                (f"{metrics.current.rows_used} rows used", "dim"),
             ),
             metric_table(metrics.current, metrics.previous),
         ]
@@ -83,8 +96,12 @@ def metric_table(current: MetricSet, previous: MetricSet | None) -> Table:
     table.add_column("change", justify="right")
     for name, value in current.values.items():
         before = previous.values.get(name) if previous is not None else None
-        table.add_row(name, format_metric(name, value), format_metric(name, before) if previous else "–",
-                      format_change(name, change(value, before)))
+        table.add_row(
+            name,
+            format_metric(name, value),
+            format_metric(name, before) if previous else "–",
+            format_change(name, change(value, before)),
+        )
     return table
 
 
@@ -93,14 +110,21 @@ class ConfusionPanel(Static):
 
     def show(self, confusion: tuple[list[Any], np.ndarray] | None, window_label: str) -> None:
         if confusion is None:
-            self.update(Text("Confusion matrix: no rows with an actual in this window.", style="dim"))
+            self.update(
+                Text("Confusion matrix: no rows with an actual in this window.", style="dim")
+            )
             return
         labels, counts = confusion
-        table = Table(title=f"confusion ({window_label})", box=None, padding=(0, 1), header_style="dim")
+        table = Table(
+            title=f"confusion ({window_label})", box=None, padding=(0, 1), header_style="dim"
+        )
         table.add_column("actual \\ pred")
         for label in labels:
             table.add_column(str(label), justify="right")
         for row, label in enumerate(labels):
-            cells = [Text(str(int(count)), style="bold" if row == col else "") for col, count in enumerate(counts[row])]
+            cells = [
+                Text(str(int(count)), style="bold" if row == col else "")
+                for col, count in enumerate(counts[row])
+            ]
             table.add_row(str(label), *cells)
         self.update(table)

@@ -47,7 +47,11 @@ WINDOWS = (
 DEFAULT_WINDOW = 1
 
 # The metric drawn over consecutive windows, and whether higher is better.
-MAIN_METRIC = {"classification": ("accuracy", True), "regression": ("rmse", False), "trading": ("sharpe", True)}
+MAIN_METRIC = {
+    "classification": ("accuracy", True),
+    "regression": ("rmse", False),
+    "trading": ("sharpe", True),
+}
 # Fewest windows worth a trend line, and the row window used when "all rows" is chosen.
 MIN_TREND_WINDOWS = 2
 ALL_ROWS_TREND = 60
@@ -85,7 +89,12 @@ class PredictionsView:
         return MAIN_METRIC[self.task][0]
 
     @staticmethod
-    def build(frame: pd.DataFrame, window: Window, task: str = "auto", options: dict[str, Any] | None = None) -> PredictionsView:
+    def build(
+        frame: pd.DataFrame,
+        window: Window,
+        task: str = "auto",
+        options: dict[str, Any] | None = None,
+    ) -> PredictionsView:
         """Compute the window's metrics, the trend and the task's extras for `frame`."""
         from mlmon import engine
 
@@ -105,7 +114,9 @@ class PredictionsView:
         confusion = None
         if task == "classification" and metrics is not None:
             scope = _window_rows(known, window)
-            confusion = engine.confusion_matrix(scope["prediction"].to_numpy(), scope["actual"].to_numpy())
+            confusion = engine.confusion_matrix(
+                scope["prediction"].to_numpy(), scope["actual"].to_numpy()
+            )
         return PredictionsView(task, trading, frame, window, metrics, trend, trend_rows, confusion)
 
     def window_frame(self) -> pd.DataFrame:
@@ -122,7 +133,9 @@ class PredictionsView:
         rows = self.window_frame()
         rows = rows[rows["actual"].notna() & rows["prediction"].notna()]
         returns = strategy_returns(rows["prediction"].to_numpy(), rows["actual"].to_numpy())
-        return pd.DataFrame({"timestamp": rows["timestamp"].to_numpy(), "wealth": np.cumprod(1.0 + returns)})
+        return pd.DataFrame(
+            {"timestamp": rows["timestamp"].to_numpy(), "wealth": np.cumprod(1.0 + returns)}
+        )
 
 
 def is_return_like(actual: pd.Series) -> bool:
@@ -133,12 +146,18 @@ def is_return_like(actual: pd.Series) -> bool:
     values = values[np.isfinite(values)]
     if len(values) < 2:
         return False
-    return bool(np.abs(values).max() < RETURN_LIKE_MAX and (values > 0).any() and (values < 0).any())
+    return bool(
+        np.abs(values).max() < RETURN_LIKE_MAX and (values > 0).any() and (values < 0).any()
+    )
 
 
 def change(current: float | None, previous: float | None) -> float | None:
     """Return current − previous, or None when either is undefined."""
-    if current is None or previous is None or not (math.isfinite(current) and math.isfinite(previous)):
+    if (
+        current is None
+        or previous is None
+        or not (math.isfinite(current) and math.isfinite(previous))
+    ):
         return None
     return current - previous
 
@@ -170,7 +189,9 @@ def _window_metrics(
         if engine_window is None:
             trading_now = engine.compute_metrics(known, "trading", **options)
         else:
-            trading_now, trading_before = engine.current_and_previous(known, "trading", engine_window, **options)
+            trading_now, trading_before = engine.current_and_previous(
+                known, "trading", engine_window, **options
+            )
     scope = _window_rows(known, window)
     first = scope["timestamp"].iloc[0] if len(scope) else None
     last = scope["timestamp"].iloc[-1] if len(scope) else None
