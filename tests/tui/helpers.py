@@ -41,7 +41,9 @@ class MessageLog:
         return [message for message in self.messages if isinstance(message, kind)]
 
 
-async def wait_for(pilot: Pilot, condition: Callable[[], object], what: str, timeout: float = WAIT_S) -> None:
+async def wait_for(
+    pilot: Pilot, condition: Callable[[], object], what: str, timeout: float = WAIT_S
+) -> None:
     """Let the app run until `condition()` is true; fail naming `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while not condition():

@@ -42,7 +42,9 @@ async def test_selecting_version_fills_overview(local_store) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
         log = MessageLog(screen)
-        await wait_for(pilot, lambda: screen.selection.model_name is not None, "the default selection")
+        await wait_for(
+            pilot, lambda: screen.selection.model_name is not None, "the default selection"
+        )
 
         # The list is: heading, v2, v1. Move to v2 and select it.
         screen.picker.version_list.focus()
@@ -70,7 +72,9 @@ async def test_selecting_version_fills_overview(local_store) -> None:
             assert any(line.split() == [key, value] for line in params_card.splitlines())
         for key, history in seeded.histories["run-b"].items():
             last_step, last_value = history[-1]
-            row = next(line.split() for line in metrics_card.splitlines() if line.split()[:1] == [key])
+            row = next(
+                line.split() for line in metrics_card.splitlines() if line.split()[:1] == [key]
+            )
             assert row == [key, _seeded_value(last_value), str(last_step)]
 
 
@@ -80,12 +84,14 @@ async def test_accuracy_draws_seeded_histories(local_store) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
         log = MessageLog(screen)
-        await wait_for(pilot, lambda: screen.selection.model_name is not None, "the default selection")
+        await wait_for(
+            pilot, lambda: screen.selection.model_name is not None, "the default selection"
+        )
         await pilot.press("2")
         accuracy = screen.query_one(AccuracyTab)
         await wait_for(pilot, lambda: len(accuracy.plotted) == 2, "two plotted series")
 
-        # The first metric outside system/ in sorted order; v1 is selected, v2 overlaid as challenger.
+        # The default metric is the first outside system/. v1 is selected, v2 overlaid.
         assert accuracy.metric_key == "accuracy"
         assert log.of(MetricChosen)[0].key == "accuracy"
         by_label = {series.label: series for series in accuracy.plotted}
@@ -104,7 +110,11 @@ async def test_accuracy_draws_seeded_histories(local_store) -> None:
         await wait_for(pilot, lambda: log.of(MetricChosen)[-1].key == "loss", "MetricChosen(loss)")
         await wait_for(
             pilot,
-            lambda: accuracy.plotted and accuracy.plotted[0].y[0] == pytest.approx(seeded.histories["run-a"]["loss"][0][1]),
+            lambda: (
+                accuracy.plotted
+                and accuracy.plotted[0].y[0]
+                == pytest.approx(seeded.histories["run-a"]["loss"][0][1])
+            ),
             "the loss history",
         )
         assert screen.view_request().metric_key == "loss"
@@ -120,8 +130,9 @@ async def test_number_keys_switch_tabs(local_store) -> None:
             tab_id = TAB_IDS[number - 1]
             assert screen.content.current == tab_id
             assert screen.query_one("#tab-bar").active == f"tab-{tab_id}"
-        await pilot.press("3")
-        assert "no prediction log" in text_of(screen.query_one("#predictions")).replace("\n", " ")
+        await pilot.press("5")
+        health = text_of(screen.query_one("#health")).replace("\n", " ")
+        assert "Health: no endpoint probes" in health
 
 
 async def test_r_refreshes_now(local_store) -> None:
@@ -129,13 +140,19 @@ async def test_r_refreshes_now(local_store) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
         log = MessageLog(screen)
-        await wait_for(pilot, lambda: screen.snapshot is not None and not screen.header.polling, "a quiet screen")
+        await wait_for(
+            pilot,
+            lambda: screen.snapshot is not None and not screen.header.polling,
+            "a quiet screen",
+        )
         before = len(log.of(SnapshotReady))
         taken_at = screen.snapshot.taken_at
 
         await pilot.press("r")
         await wait_for(pilot, lambda: len(log.of(SnapshotReady)) > before, "a snapshot after r")
-        await wait_for(pilot, lambda: screen.snapshot.taken_at > taken_at, "the new snapshot on screen")
+        await wait_for(
+            pilot, lambda: screen.snapshot.taken_at > taken_at, "the new snapshot on screen"
+        )
 
 
 async def test_p_pauses_timed_polls(local_store) -> None:
@@ -143,8 +160,14 @@ async def test_p_pauses_timed_polls(local_store) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
         log = MessageLog(screen)
-        await wait_for(pilot, lambda: screen.snapshot is not None and not screen.header.polling, "a quiet screen")
-        await wait_for(pilot, lambda: screen._timer is not None, "the next timed poll to be scheduled")
+        await wait_for(
+            pilot,
+            lambda: screen.snapshot is not None and not screen.header.polling,
+            "a quiet screen",
+        )
+        await wait_for(
+            pilot, lambda: screen._timer is not None, "the next timed poll to be scheduled"
+        )
 
         await pilot.press("p")
         assert screen.paused
@@ -159,7 +182,9 @@ async def test_p_pauses_timed_polls(local_store) -> None:
         await pilot.press("p")
         assert not screen.paused
         assert screen.polls_started == polls + 1
-        await wait_for(pilot, lambda: len(log.of(SnapshotReady)) > snapshots, "a snapshot after resuming")
+        await wait_for(
+            pilot, lambda: len(log.of(SnapshotReady)) > snapshots, "a snapshot after resuming"
+        )
         assert "PAUSED" not in screen.header.render().plain
 
 

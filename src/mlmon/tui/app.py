@@ -52,7 +52,7 @@ class MlmonApp(App[None]):
         self.poller = Poller(source, settings)
         if self.CSS_PATH is None:
             log.warning(
-                "stylesheet %s not found in the package or the checkout; using widget defaults",
+                "stylesheet %s not found in the package or the checkout, so widget defaults apply",
                 STYLESHEET,
             )
 

@@ -1,7 +1,7 @@
 """Formatting of values from the tracking store for display.
 
-Everything here returns `rich.text.Text` or plain strings that callers place in `Text`
-objects, so text from the server is never parsed as Rich markup.
+The helpers return `rich.text.Text` or plain strings meant for `Text` objects, so text
+from the server is not parsed as Rich markup.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from datetime import datetime
 from rich.text import Text
 
 
-def format_value(value: float) -> str:
-    """Format a metric value to 6 significant digits; NaN and ±inf stay "NaN", "inf", "-inf"."""
+def format_value(value: float, digits: int = 6) -> str:
+    """Format a metric value to `digits` significant digits, writing NaN and ±inf as words."""
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):
         return "inf" if value > 0 else "-inf"
-    return f"{value:.6g}"
+    return f"{value:.{digits}g}"
 
 
 def format_time(epoch_ms: int | None) -> str:

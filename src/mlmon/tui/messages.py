@@ -1,7 +1,7 @@
 """Messages that cross widget boundaries: results from the poll worker and user intents.
 
 Names are past tense because each reports something that already happened. The screen
-that owns the state handles them; widgets only post them.
+that owns the state handles them, and widgets only post them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from mlmon.tui.tabs.base import Selection
 
 
 class SnapshotReady(Message):
-    """A poll finished and produced `snapshot` for the screen described by `view`."""
+    """The result of one poll: `snapshot` for the screen that `view` describes."""
 
     def __init__(self, snapshot: Snapshot, view: ViewRequest) -> None:
         super().__init__()
@@ -26,7 +26,7 @@ class SnapshotReady(Message):
 
 
 class ModelSelected(Message):
-    """The user chose a registered model version in the picker."""
+    """A registered model version chosen in the picker with Enter."""
 
     def __init__(self, selection: Selection) -> None:
         super().__init__()
@@ -34,7 +34,7 @@ class ModelSelected(Message):
 
 
 class VersionMarked(Message):
-    """The user marked or unmarked a version's run for overlay on the Accuracy chart."""
+    """A version's run marked or unmarked for overlay on the Accuracy chart."""
 
     def __init__(self, model_name: str, version: str, run_id: str, marked: bool) -> None:
         super().__init__()
@@ -45,7 +45,7 @@ class VersionMarked(Message):
 
 
 class ModelFilterChanged(Message):
-    """The user confirmed a substring filter for registered model names."""
+    """A substring filter for registered model names, confirmed with Enter or cleared with Esc."""
 
     def __init__(self, text: str) -> None:
         super().__init__()
@@ -53,7 +53,7 @@ class ModelFilterChanged(Message):
 
 
 class MetricChosen(Message):
-    """The user picked the metric key the Accuracy chart draws."""
+    """The metric key chosen for the Accuracy chart."""
 
     def __init__(self, key: str) -> None:
         super().__init__()

@@ -46,7 +46,7 @@ KEY_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
 
 
 class HelpScreen(ModalScreen[None]):
-    """A list of mlmon's keys; any of Esc, ? or q closes it."""
+    """A list of mlmon's keys. Esc, ? or q closes it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Close"),

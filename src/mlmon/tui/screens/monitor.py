@@ -52,7 +52,7 @@ POLL_GROUP = "poll"
 
 
 class MonitorScreen(Screen[None]):
-    """The monitor: picks a model version on the left and shows its tabs on the right."""
+    """The monitor: model picker on the left, the selected version's tabs on the right."""
 
     app: MlmonApp
 
@@ -69,7 +69,7 @@ class MonitorScreen(Screen[None]):
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (120, "-wide")]
 
     snapshot: var[Snapshot | None] = var(None)
-    """The newest Snapshot on screen; None until the first poll ends."""
+    """The newest Snapshot on screen, or None until the first poll ends."""
 
     selection: var[Selection] = var(Selection)
     """The model version chosen in the picker."""
@@ -188,7 +188,7 @@ class MonitorScreen(Screen[None]):
         self._schedule_next_poll()
 
     def _show_poll_failure(self, error: BaseException | None) -> None:
-        """Turn a failed poll into a toast and an error state; the last data stays on screen."""
+        """Turn a failed poll into a toast and an error state. The last data stays on screen."""
         log.error("poll of %s failed", self.app.settings.tracking_uri, exc_info=error)
         previous = self.header.connection
         now = datetime.now().astimezone()
@@ -200,22 +200,15 @@ class MonitorScreen(Screen[None]):
             failures=previous.failures + 1,
         )
         self._mark_stale(True)
-        # notify() renders markup, so the text is escaped via markup=False.
+        # notify() renders markup, so markup=False keeps the error text literal.
         self.notify(
             f"Poll failed: {error!r}. Details are in the log file.", severity="error", markup=False
         )
 
     def _schedule_next_poll(self) -> None:
-        delay = self._next_delay()
+        # The poller backs off while the server fails, so its delay replaces the interval.
+        delay = self.app.poller.next_delay()
         self._timer = self.set_timer(delay, self._timed_poll, name="next poll")
-
-    def _next_delay(self) -> float:
-        """Return the seconds to the next timed poll, or the poller's backoff if longer."""
-        interval = self.app.settings.refresh_seconds
-        backoff = getattr(self.app.poller, "backoff_seconds", None)
-        if isinstance(backoff, int | float) and backoff > interval:
-            return float(backoff)
-        return interval
 
     def _timed_poll(self) -> None:
         self._timer = None
@@ -228,7 +221,7 @@ class MonitorScreen(Screen[None]):
     @on(SnapshotReady)
     def _snapshot_ready(self, message: SnapshotReady) -> None:
         if self.paused and self._poll_is_timed:
-            # This poll began before the pause: keep its data for the resume.
+            # This poll began before the pause, so its data is held for the resume.
             self._pending = message.snapshot
             self.header.refresh_due = True
             return
@@ -256,8 +249,8 @@ class MonitorScreen(Screen[None]):
     def _select_default(self, snapshot: Snapshot) -> None:
         """Select the first model's champion (or newest) version so the tabs show data at once."""
         names = [model.name for model in snapshot.models]
-        wanted = [name for name in self.app.settings.model_filter if name in names]
-        model = snapshot.model(wanted[0] if wanted else sorted(names, key=str.lower)[0])
+        configured = [name for name in self.app.settings.model_filter if name in names]
+        model = snapshot.model(configured[0] if configured else sorted(names, key=str.lower)[0])
         if model is None or not model.versions:
             return
         version = (
@@ -318,7 +311,7 @@ class MonitorScreen(Screen[None]):
         self.request_poll()
 
     def action_toggle_pause(self) -> None:
-        """Pause or resume timed polls; on resume, apply held data and poll if one came due."""
+        """Pause or resume timed polls. Resuming applies held data and polls if one came due."""
         self.paused = not self.paused
         self.header.paused = self.paused
         if self.paused:

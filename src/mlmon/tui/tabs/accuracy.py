@@ -28,7 +28,7 @@ from mlmon.tui.messages import MetricChosen
 from mlmon.tui.tabs.base import Selection
 
 X_MODES = ("step", "relative time", "wall clock")
-# Series colours: names that plotext and Rich both understand, so the legend matches the lines.
+# Colour names that both plotext and Rich understand, so the legend matches the lines.
 SERIES_COLOURS = ("cyan", "magenta", "green", "yellow", "blue", "red")
 _TIME_UNITS = ((3600.0, "h"), (60.0, "min"), (1.0, "s"))
 _WALL_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -41,7 +41,7 @@ def metric_keys(keys: list[str] | set[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class PlottedSeries:
-    """What was handed to plotext for one series, after NaN and log-scale filtering."""
+    """The data handed to plotext for one series, after NaN and log-scale filtering."""
 
     label: str
     run_id: str
@@ -75,6 +75,7 @@ class AccuracyTab(Vertical):
             yield Static(id="chart-axes")
         yield Static(id="chart-empty", classes="empty-state")
         yield PlotextPlot(id="metric-chart")
+        yield Static(id="chart-error")
         yield Static(id="chart-legend")
 
     @property
@@ -93,7 +94,7 @@ class AccuracyTab(Vertical):
         self._set_keys(keys)
 
         if keys and self.metric_key not in keys:
-            # The new run lacks the metric on screen: fall back to its first training metric.
+            # The new run lacks the metric on screen, so fall back to its first training metric.
             self.choose_metric(keys[0])
 
         self._labels = _legend_labels(snapshot, selection)
@@ -104,12 +105,16 @@ class AccuracyTab(Vertical):
             self._show_empty(
                 f"Accuracy: the source run of v{version.version} has no metrics logged."
             )
-        elif snapshot.errors.get("chart"):
+        elif not self._series and snapshot.errors.get("chart"):
             self._show_empty(f"Accuracy: {snapshot.errors['chart']}")
         elif not self._series:
             self._show_empty(f"Accuracy: loading the history of {self.metric_key}…")
         else:
             self.set_class(False, "-empty")
+        # A failed history request keeps the previous lines on screen, marked stale.
+        error = snapshot.errors.get("chart", "")
+        self.query_one("#chart-error", Static).update(plain(f"Chart data not refreshed: {error}"))
+        self.set_class(bool(error), "-stale")
         self._draw()
 
     def choose_metric(self, key: str) -> None:
@@ -203,7 +208,7 @@ class AccuracyTab(Vertical):
 
     def _legend(self) -> Table:
         """Return one row per series: colour key, label, then last, min and max with their steps."""
-        legend = Table(box=None, padding=(0, 1), show_edge=False, header_style="dim")
+        legend = Table(box=None, padding=(0, 1, 0, 0), show_edge=False, header_style="dim")
         legend.add_column("", no_wrap=True, width=1)
         legend.add_column("series", no_wrap=True, overflow="ellipsis", ratio=1)
         for name in ("last", "min", "max"):
@@ -233,8 +238,8 @@ class AccuracyTab(Vertical):
 
 
 def _at_step(point: MetricPoint) -> Text:
-    """Return a value with its step, e.g. "0.8970 @49"."""
-    return Text.assemble(format_value(point.value), (f" @{point.step}", "dim"))
+    """Return a value with its step, e.g. "0.897 @49". Four digits keep the legend narrow."""
+    return Text.assemble(format_value(point.value, digits=4), (f" @{point.step}", "dim"))
 
 
 def _time_unit(series: tuple[Series, ...]) -> tuple[float, str]:
@@ -258,7 +263,7 @@ def _legend_labels(snapshot: Snapshot, selection: Selection) -> dict[str, str]:
             if version.run_id not in labels:
                 continue
             label = version_label(version.version, model.aliases_of(version.version))
-            # Marked runs may come from another registered model: name it.
+            # Marked runs may come from another registered model, so the label names it.
             if model.name != selection.model_name:
                 label = f"{model.name} {label}"
             labels[version.run_id] = label

@@ -16,10 +16,10 @@ class AlertsTab(Static):
 
     def show_snapshot(self, snapshot: Snapshot, selection: Selection) -> None:
         """Say where alert rules come from."""
-        # Text, not a markup string: the square brackets are TOML table names.
+        # A Text object, not a markup string, because the square brackets are TOML table names.
         self.update(
             Text(
-                "Alerts: no alerts evaluated yet; rules read thresholds from [alerts] and "
+                "Alerts: no alerts evaluated yet. Rules read thresholds from [alerts] and "
                 '[models."NAME"].metrics in the config file.'
             )
         )

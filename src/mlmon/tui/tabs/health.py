@@ -22,7 +22,7 @@ class HealthTab(Static):
             Text.assemble(
                 "Health: no endpoint probes or host metrics for ",
                 plain(name),
-                '; set endpoint under [models."',
+                '. Set endpoint under [models."',
                 plain(name),
                 '"] in the config file.',
             )

@@ -30,7 +30,7 @@ class OverviewTab(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Static(id="overview-empty", classes="empty-state")
-        # Order: what a person checks first comes first, which matters at 24 rows.
+        # Cards a person checks first come first, which matters at 24 rows.
         yield Static(id="version-card", classes="card")
         yield Static(id="metrics-card", classes="card")
         yield Static(id="run-card", classes="card")

@@ -123,7 +123,9 @@ class ModelPicker(Vertical):
             version.version,
         )
         marked = version.run_id is not None and version.run_id in self.marked
-        prefix = ("▶" if selected else " ") + ("+" if marked else " ")
+        selected_mark = "▶" if selected else " "
+        overlay_mark = "+" if marked else " "
+        prefix = selected_mark + overlay_mark
         return _Entry(model.name, version.version, version.run_id, f"{prefix}{label}")
 
     @staticmethod
@@ -161,10 +163,6 @@ class ModelPicker(Vertical):
 
     def action_mark(self) -> None:
         """Mark or unmark the highlighted version's run for overlay on the chart."""
-        self.toggle_mark_highlighted()
-
-    def toggle_mark_highlighted(self) -> None:
-        """Mark or unmark the highlighted version's run for overlay on the chart."""
         entry = self._entry_at(self.version_list.highlighted)
         if entry is None or entry.version is None or entry.run_id is None:
             return
@@ -190,7 +188,7 @@ class ModelPicker(Vertical):
 
     @on(Input.Changed, "#model-filter")
     def _filter_typed(self, event: Input.Changed) -> None:
-        # Narrow the loaded list at once; the server is asked only when the filter is confirmed.
+        # Narrow the loaded list at once. The server gets the filter only once it is confirmed.
         event.stop()
         self._rebuild()
 

@@ -24,7 +24,7 @@ def _clock(moment: datetime | None) -> str:
 
 
 class StatusHeader(Widget):
-    """One line that says whether the data on screen is current and where it came from."""
+    """One line showing whether the data on screen is current and where it came from."""
 
     server: reactive[str] = reactive("")
     """The tracking URI the monitor reads."""

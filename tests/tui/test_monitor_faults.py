@@ -1,0 +1,211 @@
+"""Pilot tests of what the monitor must survive: markup in server text, NaN and inf,
+failed polls, and refreshes while the user is in the middle of something."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlmon.config import Settings
+from mlmon.errors import SourceError, SourceErrorKind
+from mlmon.snapshot import ConnectionStatus
+from mlmon.sources.base import open_source
+from mlmon.tui.app import create_app
+from mlmon.tui.messages import ModelFilterChanged, SnapshotReady
+from mlmon.tui.tabs.accuracy import AccuracyTab
+from tests.tui.helpers import MessageLog, build_app, text_of, wait_for
+
+pytestmark = pytest.mark.asyncio
+
+MARKUP_MODEL = "markup-model"
+MARKUP_PARAM = "[bold red]not a style[/]"
+NAN_STEP = 5
+
+
+@pytest.fixture(scope="module")
+def markup_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A local store whose run carries Rich markup in its text and NaN/inf in its metrics."""
+    from mlflow.entities import Metric
+    from mlflow.tracking import MlflowClient
+
+    root: Path = tmp_path_factory.mktemp("markup-store")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    experiment = client.create_experiment("markup", artifact_location=(root / "artifacts").as_uri())
+    run = client.create_run(experiment, run_name="[i]run[/i]", start_time=1_700_000_000_000)
+    run_id = run.info.run_id
+    score = [
+        Metric("score", math.nan if step == NAN_STEP else step / 10, 1_700_000_000_000 + step, step)
+        for step in range(10)
+    ]
+    odd = [
+        Metric("nan_metric", math.nan, 1_700_000_000_000, 0),
+        Metric("inf_metric", math.inf, 1_700_000_000_000, 0),
+        Metric("neg_inf_metric", -math.inf, 1_700_000_000_000, 0),
+    ]
+    client.log_batch(run_id, metrics=score + odd)
+    client.log_param(run_id, "note", MARKUP_PARAM)
+    client.set_terminated(run_id, "FINISHED", end_time=1_700_000_010_000)
+    client.create_registered_model(MARKUP_MODEL)
+    client.create_model_version(
+        MARKUP_MODEL, source=f"runs:/{run_id}/model", run_id=run_id, description="[b]desc[/b]"
+    )
+    client.set_registered_model_alias(MARKUP_MODEL, "champion", "1")
+    yield uri
+
+
+class FlakySource:
+    """A real source with a switch that makes every call fail as a dead server (or a bug) would."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.uri = inner.uri
+        self.failure: Exception | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.inner, name)
+        if name == "aclose":
+            return method
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            if self.failure is not None:
+                raise self.failure
+            return await method(*args, **kwargs)
+
+        return call
+
+
+async def test_server_text_and_odd_values_shown_literally(markup_store: str) -> None:
+    app = build_app(markup_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.snapshot and screen.snapshot.runs, "the run to load")
+        await pilot.pause()
+        overview = screen.query_one("#overview")
+        params = text_of(overview.card("params-card"))
+        metrics = {
+            line.split()[0]: line.split()[1]
+            for line in text_of(overview.card("metrics-card")).splitlines()[1:]
+            if line.strip()
+        }
+
+        assert MARKUP_PARAM in params
+        assert "[i]run[/i]" in text_of(overview.card("run-card"))
+        assert "[b]desc[/b]" in text_of(overview.card("version-card"))
+        assert metrics["nan_metric"] == "NaN"
+        assert metrics["inf_metric"] == "inf"
+        assert metrics["neg_inf_metric"] == "-inf"
+
+        # The chart skips the NaN point instead of drawing it as 0.
+        await pilot.press("2")
+        accuracy = screen.query_one(AccuracyTab)
+        accuracy.choose_metric("score")
+        await wait_for(
+            pilot, lambda: accuracy.plotted and accuracy.plotted[0].y, "the score history"
+        )
+        plotted = accuracy.plotted[0]
+        assert plotted.skipped == 1
+        assert NAN_STEP not in plotted.x
+        assert len(plotted.y) == 9
+
+
+async def test_unreachable_server_keeps_stale_data(local_store) -> None:
+    source = FlakySource(open_source(local_store.uri, Settings(tracking_uri=local_store.uri)))
+    app = create_app(Settings(tracking_uri=local_store.uri), source=source)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        run_id = local_store.seeded.run_ids["run-a"]
+        await wait_for(
+            pilot, lambda: screen.snapshot and run_id in screen.snapshot.runs, "run-a loaded"
+        )
+
+        source.failure = SourceError(
+            SourceErrorKind.UNREACHABLE, "Cannot reach 127.0.0.1:9.", "Start the server."
+        )
+        await pilot.press("r")
+        await wait_for(
+            pilot,
+            lambda: screen.header.connection.status == ConnectionStatus.UNREACHABLE,
+            "unreachable",
+        )
+        assert "unreachable since" in screen.header.render().plain
+        assert screen.content.has_class("-stale")
+        assert screen.header.has_class("-stale")
+        # The last good data stays on screen.
+        assert run_id in text_of(screen.query_one("#overview").card("run-card"))
+        assert len(screen.picker.version_list.options) == 3
+
+        source.failure = None
+        await pilot.press("r")
+        await wait_for(
+            pilot, lambda: screen.header.connection.status == ConnectionStatus.OK, "recovery"
+        )
+        assert not screen.content.has_class("-stale")
+
+
+async def test_failed_worker_becomes_toast(local_store) -> None:
+    source = FlakySource(open_source(local_store.uri, Settings(tracking_uri=local_store.uri)))
+    app = create_app(Settings(tracking_uri=local_store.uri), source=source)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.snapshot is not None, "the first snapshot")
+
+        source.failure = RuntimeError("boom [red]x[/red]")
+        await pilot.press("r")
+        await wait_for(
+            pilot,
+            lambda: screen.header.connection.status == ConnectionStatus.ERROR,
+            "an error state",
+        )
+        messages = [notification.message for notification in app._notifications]
+        assert any("boom [red]x[/red]" in message for message in messages)
+        assert app.is_running
+        assert screen._timer is not None  # the next poll is still scheduled
+
+
+async def test_refresh_keeps_selection_filter_and_metric(local_store) -> None:
+    seeded = local_store.seeded
+    app = build_app(local_store.uri)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        log = MessageLog(screen)
+        await wait_for(
+            pilot, lambda: screen.selection.model_name is not None, "the default selection"
+        )
+
+        await pilot.press("slash", *"seed", "enter")
+        assert log.of(ModelFilterChanged)[-1].text == "seed"
+        await pilot.press("2")
+        accuracy = screen.query_one(AccuracyTab)
+        await wait_for(pilot, lambda: accuracy.plotted, "the chart")
+        accuracy.choose_metric("loss")
+        screen.picker.version_list.focus()
+        screen.picker.version_list.highlighted = 1  # v2, highlighted but not selected
+        await wait_for(
+            pilot,
+            lambda: accuracy.plotted and accuracy.plotted[0].x and not screen.header.polling,
+            "loss",
+        )
+
+        before = len(log.of(SnapshotReady))
+        await pilot.press("r")
+        await wait_for(pilot, lambda: len(log.of(SnapshotReady)) > before, "the refreshed snapshot")
+        await pilot.pause()
+
+        assert screen.selection.version == "1"
+        assert screen.picker.version_list.highlighted == 1
+        assert screen.picker.filter_text == "seed"
+        assert screen.view_request().model_filter == "seed"
+        assert accuracy.metric_key == "loss"
+        assert accuracy.metric_select.value == "loss"
+        assert seeded.model_name in str(screen.picker.version_list.get_option_at_index(0).prompt)
+
+        # A filter that matches nothing empties the list, and Escape brings everything back.
+        await pilot.press("slash", *"zzz")
+        assert screen.picker.version_list.option_count == 0
+        await pilot.press("escape")
+        assert screen.picker.version_list.option_count == 3
