@@ -156,14 +156,77 @@ def kolmogorov_sf(x: float, n: float) -> float:
         if nx_squared >= 370.0:
             return 0.0
         if nx_squared >= 2.2:
-            from scipy.special import smirnov
-
-            return float(2 * smirnov(n, x))
+            return 2 * smirnov_sf(n, x)
         if n > 100_000 or n * x**1.5 > 1.4:
             return 1.0 - pelz_good_cdf(n, x)
     from scipy.stats import kstwo
 
     return float(kstwo.sf(x, n))
+
+
+# Between these effective sample sizes `smirnov_sf` sums the one-sided Smirnov series
+# vectorised in log space; scipy's scalar O(n) loop takes about a second at n = 500 000.
+# The range is where the two were checked to agree to 1e-12; outside it scipy answers.
+SMIRNOV_VECTOR_ABOVE = 20_000
+SMIRNOV_VECTOR_UP_TO = 1_000_000
+
+
+def smirnov_sf(n: float, x: float) -> float:
+    """P(D+_n ≥ x), the one-sided KS tail, by the exact Smirnov–Birnbaum–Tingey series.
+
+    x·Σ_j C(n, j) (x + j/n)^(j−1) (1 − x − j/n)^(n−j) over j ≤ n(1 − x). Each term is
+    taken in logarithms with Stirling's formula written so that the n·log n parts cancel
+    on paper rather than in floating point; what remains is of order n·x, so the sum
+    keeps about 12 significant digits. Terms below e^−60 of the largest are skipped.
+    """
+    from scipy.special import smirnov
+
+    if not SMIRNOV_VECTOR_ABOVE < n <= SMIRNOV_VECTOR_UP_TO:
+        return float(smirnov(n, x))
+    top = math.floor(n * (1 - x))
+
+    def log_terms(j: np.ndarray) -> np.ndarray:
+        rest = n - j
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logs = (
+                j * np.log1p(n * x / j)
+                - np.log(x + j / n)
+                + rest * np.log1p(-n * x / rest)
+                + 0.5 * np.log(n / (2 * math.pi * j * rest))
+                + _stirling_remainder(np.array([float(n)]))[0]
+                - _stirling_remainder(j)
+                - _stirling_remainder(rest)
+            )
+        # j = 0 is C(n, 0)·x^−1·(1 − x)^n, which the Stirling form cannot express.
+        return np.where(j == 0, -math.log(x) + n * math.log1p(-x), logs)
+
+    # The log-terms are smooth in j: locate the peak on a coarse grid, then sum every
+    # term from one grid step below the region within e^-60 of it to one step above.
+    stride = max(1, top // 4096)
+    coarse_j = np.arange(0, top + 1, stride, dtype=np.float64)
+    coarse = log_terms(coarse_j)
+    near = np.flatnonzero(coarse >= np.max(coarse) - 60.0)
+    low = max(0, int(coarse_j[near[0]]) - stride)
+    high = min(top, int(coarse_j[near[-1]]) + stride)
+    logs = log_terms(np.arange(low, high + 1, dtype=np.float64))
+    logs = logs[np.isfinite(logs)]
+    peak = float(np.max(logs))
+    return float(x * math.exp(peak) * np.sum(np.exp(logs - peak)))
+
+
+def _stirling_remainder(m: np.ndarray) -> np.ndarray:
+    """log m! − (m·log m − m + ½·log 2πm) for m ≥ 1 (0 where m < 1, unused there)."""
+    from scipy.special import gammaln
+
+    m = np.asarray(m, dtype=np.float64)
+    safe = np.maximum(m, 1.0)
+    # From m = 100 on, four terms of the asymptotic series are exact to ~1e-22.
+    series = 1 / (12 * safe) - 1 / (360 * safe**3) + 1 / (1260 * safe**5) - 1 / (1680 * safe**7)
+    small = safe < 100
+    if small.any():
+        direct = gammaln(safe + 1) - (safe * np.log(safe) - safe + 0.5 * np.log(2 * math.pi * safe))
+        series = np.where(small, direct, series)
+    return np.where(m >= 1, series, 0.0)
 
 
 _PI2, _PI4, _PI6 = math.pi**2, math.pi**4, math.pi**6
