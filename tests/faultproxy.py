@@ -8,6 +8,7 @@ talks to it like to any server.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -62,6 +63,8 @@ class FaultProxy:
     retry_after: str = "1"
     # When set, only this many more requests get the fault; then the proxy forwards again.
     remaining: int | None = None
+    # When set, only requests whose path contains this string get the fault.
+    only_path: str | None = None
     requests: list[RecordedRequest] = field(default_factory=list)
     port: int = 0
     _server: ThreadingHTTPServer | None = None
@@ -90,10 +93,8 @@ class FaultProxy:
         with self._lock:
             connections, self._connections = self._connections, set()
         for connection in connections:
-            try:
+            with contextlib.suppress(OSError):  # already closed by the peer
                 connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed by the peer
 
     def set_fault(self, fault: Fault) -> None:
         """Switch the fault; REFUSED closes the socket and leaving it reopens it."""
@@ -114,7 +115,9 @@ class FaultProxy:
     def record(self, method: str, path: str, headers: dict[str, str]) -> Fault:
         with self._lock:
             fault = self.fault
-            if self.remaining is not None:
+            if self.only_path is not None and self.only_path not in path:
+                fault = Fault.NONE
+            elif self.remaining is not None:
                 if self.remaining <= 0:
                     fault = self.fault = Fault.NONE
                     self.remaining = None

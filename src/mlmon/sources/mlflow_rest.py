@@ -1,15 +1,16 @@
 """`RestSource`: an MLflow tracking server read through its REST API with httpx.
 
 Every call maps to as few requests as the API allows: registered models and all their
-versions take two requests whatever their number, runs are read by id with one
-`runs/search` per 500 ids, and histories come sampled on the server through
-`get-history-bulk-interval`, 100 runs a call. Responses omit empty lists (a search with
-no hits is `{}`), so every list is read with a default.
+versions take two requests whatever their number (one while the models are unchanged),
+runs are read by id with one `runs/search` per 500 ids, and histories come sampled on
+the server through `get-history-bulk-interval`, 100 runs a call. Responses omit empty
+lists (a search with no hits is `{}`), so every list is read with a default.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
@@ -39,6 +40,8 @@ MAX_POINTS_PER_RUN = 2500
 _MODELS_PAGE = 1000
 _VERSIONS_PAGE = 10_000
 _EXPERIMENTS_PAGE = 1000
+# Longest time model versions are reused while their registered models look unchanged.
+VERSIONS_MAX_AGE_S = 300.0
 # Run ids per `attributes.run_id IN (...)` filter; keeps the filter string under ~20 kB.
 _RUN_IDS_PER_SEARCH = 500
 
@@ -54,6 +57,8 @@ class RestSource:
         self._http = RestTransport(self.uri, settings, transport)
         # run id -> experiment id, so reading runs by id needs no experiments/search.
         self._run_experiments: dict[str, str] = {}
+        # name filter -> (registered models' signature, monotonic time read, raw versions)
+        self._versions_cache: dict[str, tuple[tuple[Any, ...], float, list[dict[str, Any]]]] = {}
 
     @property
     def request_count(self) -> int:
@@ -98,17 +103,48 @@ class RestSource:
         )
         if not raw_models:
             return []
-        version_params: dict[str, Any] = {"max_results": _VERSIONS_PAGE}
-        if name_filter:
-            names = ", ".join(_quote(str(item["name"])) for item in raw_models)
-            version_params["filter"] = f"name IN ({names})"
-        raw_versions = await self._paged_get(
-            "model-versions/search", version_params, "model_versions", ("name", "version")
-        )
+        raw_versions = await self._model_versions(raw_models, name_filter)
         by_model: dict[str, list[dict[str, Any]]] = {}
         for item in raw_versions:
             by_model.setdefault(str(item.get("name", "")), []).append(item)
         return [_registered_model(item, by_model.get(str(item["name"]), [])) for item in raw_models]
+
+    async def _model_versions(
+        self, raw_models: list[dict[str, Any]], name_filter: str | None
+    ) -> list[dict[str, Any]]:
+        """Return all versions of `raw_models`, re-reading them only when they may have changed.
+
+        Creating, deleting or moving a version between stages bumps its registered model's
+        `last_updated_timestamp`, and `latest_versions` shows each stage's newest version
+        with its status. While neither moved, the versions read before are reused, for at
+        most VERSIONS_MAX_AGE_S, since a version's own description and tags change without
+        touching the model.
+        """
+        signature = tuple(
+            (
+                str(item["name"]),
+                item.get("last_updated_timestamp"),
+                tuple(
+                    (latest.get("version"), latest.get("status"), latest.get("current_stage"))
+                    for latest in item.get("latest_versions", [])
+                    if isinstance(latest, dict)
+                ),
+            )
+            for item in raw_models
+        )
+        cached = self._versions_cache.get(name_filter or "")
+        now = time.monotonic()
+        if cached is not None and cached[0] == signature and now - cached[1] < VERSIONS_MAX_AGE_S:
+            return cached[2]
+        params: dict[str, Any] = {"max_results": _VERSIONS_PAGE}
+        if name_filter:
+            names = ", ".join(_quote(str(item["name"])) for item in raw_models)
+            params["filter"] = f"name IN ({names})"
+        versions = await self._paged_get(
+            "model-versions/search", params, "model_versions", ("name", "version")
+        )
+        self._versions_cache[name_filter or ""] = (signature, now, versions)
+        return versions
 
     async def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
         wanted = list(dict.fromkeys(run_ids))
