@@ -94,28 +94,74 @@ def read_columns(path: Path, columns: Sequence[str] | None = None) -> dict[str, 
             result[name] = _list_to_numpy(values)
         return result
 
-    import pyarrow as pa
-    import pyarrow.types as pat
-
     table = _read_arrow(path, kind, columns)
     _check_columns(path, table.column_names, columns)
     if table.num_rows == 0:
         raise InputError(f"{path} has no rows.", "Point mlmon at a file that holds data.")
     result = {}
     for name in columns if columns is not None else table.column_names:
-        chunked = table.column(name)
-        kind_type = chunked.type
-        if pat.is_integer(kind_type) or pat.is_floating(kind_type) or pat.is_decimal(kind_type):
-            if not pat.is_float64(kind_type):
-                chunked = chunked.cast(pa.float64())
-            result[name] = np.asarray(chunked.to_numpy(), dtype=np.float64)
-        elif pat.is_dictionary(kind_type):
-            result[name] = np.asarray(
-                chunked.cast(kind_type.value_type).to_numpy(zero_copy_only=False), dtype=object
-            )
-        else:
-            result[name] = np.asarray(chunked.to_numpy(zero_copy_only=False), dtype=object)
+        chunks = [_arrow_to_numpy(chunk) for chunk in table.column(name).chunks]
+        result[name] = np.concatenate(chunks) if len(chunks) != 1 else chunks[0]
     return result
+
+
+def _arrow_to_numpy(chunk: Any) -> np.ndarray:
+    """Convert one Arrow array to float64 (numbers, NaN for null) or object (the rest).
+
+    Works on the Arrow buffers directly: pyarrow's own `to_numpy` imports pandas on first
+    use, which costs more than decoding a large Parquet file.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.types as pat
+
+    kind = chunk.type
+    size, offset = len(chunk), chunk.offset
+    if (
+        pat.is_integer(kind)
+        or pat.is_floating(kind)
+        or pat.is_decimal(kind)
+        or pat.is_temporal(kind)
+    ):
+        if pat.is_temporal(kind):
+            chunk = chunk.cast(pa.int64())
+        if not pat.is_float64(chunk.type):
+            chunk = chunk.cast(pa.float64())
+            offset = chunk.offset
+        validity, data = chunk.buffers()[:2]
+        values = np.frombuffer(data, dtype=np.float64, count=offset + size)[offset:]
+        if chunk.null_count:
+            values = values.copy()
+            values[~_valid_mask(validity, offset, size)] = np.nan
+        return values
+    if pat.is_boolean(kind):
+        data = chunk.buffers()[1]
+        values = np.array([False, True], dtype=object)[
+            _valid_mask(data, offset, size).astype(np.intp)
+        ]
+        if chunk.null_count:
+            values[~_valid_mask(chunk.buffers()[0], offset, size)] = None
+        return values
+
+    # Text and anything else: decode each distinct value once through a dictionary.
+    encoded = chunk if pat.is_dictionary(kind) else chunk.dictionary_encode()
+    indices = encoded.indices.cast(pa.int64())
+    validity, data = indices.buffers()[:2]
+    codes = np.frombuffer(data, dtype=np.int64, count=indices.offset + size)[indices.offset :]
+    categories = np.empty(len(encoded.dictionary) + 1, dtype=object)
+    categories[:-1] = encoded.dictionary.to_pylist()
+    categories[-1] = None  # code −1 marks a null
+    return categories[np.where(_valid_mask(validity, indices.offset, size), codes, -1)]
+
+
+def _valid_mask(bitmap: Any, offset: int, size: int) -> np.ndarray:
+    """An Arrow bitmap (least significant bit first) as bools; no bitmap means all valid."""
+    import numpy as np
+
+    if bitmap is None:
+        return np.ones(size, dtype=bool)
+    bits = np.unpackbits(np.frombuffer(bitmap, dtype=np.uint8), bitorder="little")
+    return bits[offset : offset + size].astype(bool)
 
 
 def _check_file(path: Path) -> str:
@@ -149,10 +195,12 @@ def _read_arrow(path: Path, kind: str, columns: Sequence[str] | None) -> Any:
         if kind == "parquet":
             import pyarrow.parquet as pq
 
+            # ParquetFile.read, unlike pq.read_table, does not load the dataset layer,
+            # which imports pandas.
+            parquet = pq.ParquetFile(path)
             if columns is not None:
-                names = pq.read_schema(path).names
-                _check_columns(path, names, columns)
-            return pq.read_table(path, columns=list(columns) if columns is not None else None)
+                _check_columns(path, parquet.schema_arrow.names, columns)
+            return parquet.read(columns=list(columns) if columns is not None else None)
         if kind == "csv":
             import pyarrow.csv as pacsv
 

@@ -23,7 +23,7 @@ _EXPORTS = {
     "window_series": "mlmon.engine.rolling",
     "current_and_previous": "mlmon.engine.rolling",
     "parse_timestamps": "mlmon.engine.rolling",
-    "Reference": "mlmon.engine.drift",
+    "Reference": "mlmon.engine.reference",
     "ColumnDrift": "mlmon.engine.drift",
     "DriftReport": "mlmon.engine.drift",
     "compare": "mlmon.engine.drift",

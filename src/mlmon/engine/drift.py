@@ -18,16 +18,21 @@ several current windows against it repeats none of that work.
 from __future__ import annotations
 
 import logging
-import os
-from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from mlmon.engine import drift_stats as stats
+from mlmon.engine.reference import (
+    Reference,
+    ReferenceColumn,
+    as_columns,
+    categorical_counts,
+    workers,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,89 +49,6 @@ SCORE_NAMES = (
     "chisquare",
     "chisquare_p_value",
 )
-
-
-def _workers(tasks: int) -> int:
-    return max(1, min(tasks, os.cpu_count() or 1))
-
-
-def as_columns(data: Any, columns: Sequence[str] | None = None) -> dict[str, np.ndarray]:
-    """Turn a DataFrame or a mapping of array-likes into numpy columns.
-
-    Numbers become float64 (missing as NaN); booleans, text and anything else become
-    object arrays and are treated as categories.
-    """
-    names = list(columns) if columns is not None else list(data.keys())
-    result = {}
-    for name in names:
-        values = data[name]
-        array = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values)
-        if array.dtype.kind in "iuf":
-            array = array.astype(np.float64, copy=False)
-        elif array.dtype.kind != "O":
-            array = array.astype(object)
-        result[name] = array
-    return result
-
-
-def _categorical_counts(values: np.ndarray) -> tuple[Counter, int]:
-    """Count categories by hashing (no sort); return (counts, number of missing values)."""
-    counts = Counter(values.tolist())
-    missing = 0
-    for key in [key for key in counts if key is None or (isinstance(key, float) and key != key)]:
-        missing += counts.pop(key)
-    return counts, missing
-
-
-@dataclass
-class ReferenceColumn:
-    """What one reference column contributes to every comparison, computed once."""
-
-    name: str
-    kind: str  # "numeric" or "categorical"
-    rows: int  # values present (finite numbers, non-null categories)
-    missing: int
-    sorted_values: np.ndarray | None = None
-    std: float = 0.0
-    edges: np.ndarray | None = None
-    bin_counts: np.ndarray | None = None
-    categories: Counter = field(default_factory=Counter)
-
-    @property
-    def constant(self) -> bool:
-        if self.kind == "numeric":
-            return self.rows > 0 and self.sorted_values[0] == self.sorted_values[-1]
-        return len(self.categories) == 1
-
-    @classmethod
-    def build(cls, name: str, values: np.ndarray) -> ReferenceColumn:
-        if values.dtype.kind == "f":
-            finite = values[np.isfinite(values)]
-            ordered = np.sort(finite)
-            column = cls(name, "numeric", len(ordered), len(values) - len(ordered), ordered)
-            if len(ordered):
-                column.std = float(np.std(ordered))
-                column.edges = stats.quantile_edges(ordered)
-                column.bin_counts = stats.bin_counts(ordered, column.edges)
-            return column
-        counts, missing = _categorical_counts(values)
-        return cls(name, "categorical", len(values) - missing, missing, categories=counts)
-
-
-class Reference:
-    """A reference window prepared for repeated drift comparisons.
-
-    `data` is a DataFrame or a mapping of column name to array; only `columns` are kept
-    when given. Building sorts each numeric column (in parallel threads; numpy releases
-    the GIL while sorting).
-    """
-
-    def __init__(self, data: Any, columns: Sequence[str] | None = None) -> None:
-        arrays = as_columns(data, columns)
-        self.rows = len(next(iter(arrays.values()))) if arrays else 0
-        with ThreadPoolExecutor(_workers(len(arrays))) as pool:
-            built = pool.map(lambda item: ReferenceColumn.build(*item), arrays.items())
-            self.columns: dict[str, ReferenceColumn] = {column.name: column for column in built}
 
 
 @dataclass(frozen=True)
@@ -220,7 +142,7 @@ def compare(
             log.exception("drift of column %s failed", name)
             return _error(name, "numeric", f"{type(exc).__name__}: {exc}")
 
-    with ThreadPoolExecutor(_workers(len(wanted))) as pool:
+    with ThreadPoolExecutor(workers(len(wanted))) as pool:
         results = list(pool.map(one, wanted))
     return DriftReport(reference.rows, current_rows, alpha, _verdicts(results, alpha))
 
@@ -236,6 +158,8 @@ def _compare_column(
         )
     if values is None:
         return _error(name, reference.kind, "column is missing from the current window")
+    if reference.error:
+        return _error(name, reference.kind, f"reference column unusable: {reference.error}")
     current_kind = "numeric" if values.dtype.kind == "f" else "categorical"
     if current_kind != reference.kind:
         return _error(
@@ -306,7 +230,7 @@ def _numeric(reference: ReferenceColumn, values: np.ndarray) -> ColumnDrift:
 
 
 def _categorical(reference: ReferenceColumn, values: np.ndarray) -> ColumnDrift:
-    counts, missing = _categorical_counts(values)
+    counts, missing = categorical_counts(values)
     current_rows = len(values) - missing
     scores: dict[str, float | None] = dict.fromkeys(SCORE_NAMES)
     base = {

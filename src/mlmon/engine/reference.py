@@ -1,0 +1,116 @@
+"""The reference window of a drift comparison, prepared once and reused.
+
+Each numeric column is sorted (NaN and ±inf dropped and counted) and its decile bin
+edges and bin counts are computed; each categorical column is counted by category.
+Comparing many current windows against one `Reference` repeats none of this work.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mlmon.engine import drift_stats as stats
+
+log = logging.getLogger(__name__)
+
+
+def workers(tasks: int) -> int:
+    return max(1, min(tasks, os.cpu_count() or 1))
+
+
+def as_columns(data: Any, columns: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+    """Turn a DataFrame or a mapping of array-likes into numpy columns.
+
+    Numbers become float64 (missing as NaN); booleans, text and anything else become
+    object arrays and are treated as categories.
+    """
+    names = list(columns) if columns is not None else list(data.keys())
+    result = {}
+    for name in names:
+        values = data[name]
+        array = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values)
+        if array.dtype.kind in "iuf":
+            array = array.astype(np.float64, copy=False)
+        elif array.dtype.kind != "O":
+            array = array.astype(object)
+        result[name] = array
+    return result
+
+
+def categorical_counts(values: np.ndarray) -> tuple[Counter, int]:
+    """Count categories by hashing (no sort); return (counts, number of missing values)."""
+    counts = Counter(values.tolist())
+    missing = 0
+    for key in [key for key in counts if key is None or (isinstance(key, float) and key != key)]:
+        missing += counts.pop(key)
+    return counts, missing
+
+
+@dataclass
+class ReferenceColumn:
+    """What one reference column contributes to every comparison, computed once."""
+
+    name: str
+    kind: str  # "numeric" or "categorical"
+    rows: int  # values present (finite numbers, non-null categories)
+    missing: int
+    sorted_values: np.ndarray | None = None
+    std: float = 0.0
+    edges: np.ndarray | None = None
+    bin_counts: np.ndarray | None = None
+    categories: Counter = field(default_factory=Counter)
+    error: str | None = None  # why the column could not be prepared; compared as "error"
+
+    @property
+    def constant(self) -> bool:
+        if self.kind == "numeric":
+            return self.rows > 0 and self.sorted_values[0] == self.sorted_values[-1]
+        return len(self.categories) == 1
+
+    @classmethod
+    def build(cls, name: str, values: np.ndarray) -> ReferenceColumn:
+        """Prepare one column; a failure is kept on the column instead of raised."""
+        try:
+            return cls._build(name, values)
+        except Exception as exc:  # one bad column must not abort the others
+            log.exception("preparing reference column %s failed", name)
+            kind = "numeric" if values.dtype.kind == "f" else "categorical"
+            return cls(name, kind, 0, 0, error=f"{type(exc).__name__}: {exc}")
+
+    @classmethod
+    def _build(cls, name: str, values: np.ndarray) -> ReferenceColumn:
+        if values.dtype.kind == "f":
+            finite = values[np.isfinite(values)]
+            ordered = np.sort(finite)
+            column = cls(name, "numeric", len(ordered), len(values) - len(ordered), ordered)
+            if len(ordered):
+                column.std = float(np.std(ordered))
+                column.edges = stats.quantile_edges(ordered)
+                column.bin_counts = stats.bin_counts(ordered, column.edges)
+            return column
+        counts, missing = categorical_counts(values)
+        return cls(name, "categorical", len(values) - missing, missing, categories=counts)
+
+
+class Reference:
+    """A reference window prepared for repeated drift comparisons.
+
+    `data` is a DataFrame or a mapping of column name to array; only `columns` are kept
+    when given. Building sorts each numeric column (in parallel threads; numpy releases
+    the GIL while sorting).
+    """
+
+    def __init__(self, data: Any, columns: Sequence[str] | None = None) -> None:
+        arrays = as_columns(data, columns)
+        self.rows = len(next(iter(arrays.values()))) if arrays else 0
+        with ThreadPoolExecutor(workers(len(arrays))) as pool:
+            built = pool.map(lambda item: ReferenceColumn.build(*item), arrays.items())
+            self.columns: dict[str, ReferenceColumn] = {column.name: column for column in built}
