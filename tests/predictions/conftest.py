@@ -25,6 +25,8 @@ import pytest
 FEATURES = ("momentum", "volatility", "volume", "noise")
 BATCH_ROWS = 40
 EPOCH = pd.Timestamp(0, tz="UTC")
+# Stores already written, by tracking URI.
+_WRITTEN: dict[str, PredictionStore] = {}
 
 
 @dataclass
@@ -105,8 +107,15 @@ def write_batch(batch: pd.DataFrame, path: Path) -> Path:
 def prediction_store(
     mlflow_server, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[PredictionStore]:
-    """The stores' content in the session's mlflow server (see the module docstring)."""
-    yield write_prediction_store(mlflow_server.uri, tmp_path_factory.mktemp("prediction-files"))
+    """The stores' content in the session's mlflow server (see the module docstring).
+
+    Test modules outside this folder import this fixture; the content is written once
+    per server however many modules ask for it.
+    """
+    if mlflow_server.uri not in _WRITTEN:
+        folder = tmp_path_factory.mktemp("prediction-files")
+        _WRITTEN[mlflow_server.uri] = write_prediction_store(mlflow_server.uri, folder)
+    yield _WRITTEN[mlflow_server.uri]
 
 
 def write_prediction_store(
@@ -205,6 +214,7 @@ def write_prediction_store(
         )
         for path in (good, no_prediction, latin1, empty):
             client.log_artifact(store.broken_run_id, str(path), artifact_path="predictions")
+        write_broken_training_run(client, experiment, folder, store)
         write_returns_model(client, experiment, rng, folder, store)
         return store
     finally:
@@ -241,3 +251,22 @@ def write_returns_model(
     store.returns = returns_batch(rng)
     path = write_batch(store.returns, folder / "returns.parquet")
     client.log_artifact(run.info.run_id, str(path), artifact_path="predictions")
+
+
+def write_broken_training_run(
+    client, experiment: str, folder: Path, store: PredictionStore
+) -> None:
+    """`pred-broken` v1's source run: a valid split importance file and a corrupt gain file."""
+    run = client.create_run(experiment, run_name="train-broken")
+    split = folder / "feature_importance_split.json"
+    split.write_text(json.dumps({"momentum": 5, "volume": 9, "noise": 1}), encoding="utf-8")
+    gain = folder / "broken" / "feature_importance_gain.json"
+    gain.parent.mkdir(exist_ok=True)
+    gain.write_text('{"momentum": 1.5, "volume": ', encoding="utf-8")
+    client.log_artifact(run.info.run_id, str(split))
+    client.log_artifact(run.info.run_id, str(gain))
+    client.set_terminated(run.info.run_id)
+    client.create_registered_model("pred-broken")
+    client.create_model_version(
+        "pred-broken", f"runs:/{run.info.run_id}/model", run_id=run.info.run_id
+    )

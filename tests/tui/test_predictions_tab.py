@@ -12,7 +12,13 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import accuracy_score, f1_score, mean_squared_error, precision_score, recall_score
+from sklearn.metrics import (
+    accuracy_score,
+    f1_score,
+    mean_squared_error,
+    precision_score,
+    recall_score,
+)
 
 from mlmon.sources.predictions import PredictionLog
 from mlmon.tui.tabs.predictions import PredictionsTab
@@ -33,7 +39,11 @@ def expected_log(store) -> pd.DataFrame:
 
 async def open_predictions(pilot, app) -> PredictionsTab:
     screen = app.screen
-    await wait_for(pilot, lambda: screen.snapshot and screen.snapshot.predictions and screen.snapshot.predictions.log, "prediction log")
+    await wait_for(
+        pilot,
+        lambda: screen.snapshot and screen.snapshot.predictions and screen.snapshot.predictions.log,
+        "prediction log",
+    )
     await pilot.press("3")
     tab = screen.query_one(PredictionsTab)
     await wait_for(pilot, lambda: tab.view is not None, "predictions drawn")
@@ -52,11 +62,21 @@ async def test_window_switching_matches_sklearn(prediction_store) -> None:
         # Default window: the newest 60 rows with actuals, against the 60 before them.
         now, before = known.tail(60), known.iloc[-120:-60]
         metrics = tab.view.metrics
-        assert metrics.current.values["accuracy"] == pytest.approx(accuracy_score(now["actual"], now["prediction"]))
-        assert metrics.previous.values["accuracy"] == pytest.approx(accuracy_score(before["actual"], before["prediction"]))
-        assert metrics.current.values["precision"] == pytest.approx(precision_score(now["actual"], now["prediction"]))
-        assert metrics.current.values["recall"] == pytest.approx(recall_score(now["actual"], now["prediction"]))
-        assert metrics.current.values["f1"] == pytest.approx(f1_score(now["actual"], now["prediction"]))
+        assert metrics.current.values["accuracy"] == pytest.approx(
+            accuracy_score(now["actual"], now["prediction"])
+        )
+        assert metrics.previous.values["accuracy"] == pytest.approx(
+            accuracy_score(before["actual"], before["prediction"])
+        )
+        assert metrics.current.values["precision"] == pytest.approx(
+            precision_score(now["actual"], now["prediction"])
+        )
+        assert metrics.current.values["recall"] == pytest.approx(
+            recall_score(now["actual"], now["prediction"])
+        )
+        assert metrics.current.values["f1"] == pytest.approx(
+            f1_score(now["actual"], now["prediction"])
+        )
         shown = text_of(tab.metrics_panel, width=56)
         assert f"{accuracy_score(now['actual'], now['prediction']) * 100:.1f}%" in shown
         assert "last 60 rows" in shown
@@ -65,21 +85,32 @@ async def test_window_switching_matches_sklearn(prediction_store) -> None:
         assert tab.window.label == "last 250 rows"
         assert tab.view.metrics.previous is None
         assert tab.view.metrics.current.rows_used == len(known) == 3 * BATCH_ROWS + 25
-        assert tab.view.metrics.current.values["accuracy"] == pytest.approx(accuracy_score(known["actual"], known["prediction"]))
+        assert tab.view.metrics.current.values["accuracy"] == pytest.approx(
+            accuracy_score(known["actual"], known["prediction"])
+        )
 
         await pilot.press("w")
         assert tab.window.label == "1 week"
         end = known["timestamp"].max()
         week = known[known["timestamp"] > end - pd.Timedelta(days=7)]
-        earlier = known[(known["timestamp"] > end - pd.Timedelta(days=14)) & (known["timestamp"] <= end - pd.Timedelta(days=7))]
+        earlier = known[
+            (known["timestamp"] > end - pd.Timedelta(days=14))
+            & (known["timestamp"] <= end - pd.Timedelta(days=7))
+        ]
         assert tab.view.metrics.current.rows_used == len(week) == 14
-        assert tab.view.metrics.current.values["accuracy"] == pytest.approx(accuracy_score(week["actual"], week["prediction"]))
-        assert tab.view.metrics.previous.values["accuracy"] == pytest.approx(accuracy_score(earlier["actual"], earlier["prediction"]))
+        assert tab.view.metrics.current.values["accuracy"] == pytest.approx(
+            accuracy_score(week["actual"], week["prediction"])
+        )
+        assert tab.view.metrics.previous.values["accuracy"] == pytest.approx(
+            accuracy_score(earlier["actual"], earlier["prediction"])
+        )
         labels, counts = tab.view.confusion
         assert labels == [0, 1]
         from sklearn.metrics import confusion_matrix
 
-        np.testing.assert_array_equal(counts, confusion_matrix(week["actual"], week["prediction"], labels=[0, 1]))
+        np.testing.assert_array_equal(
+            counts, confusion_matrix(week["actual"], week["prediction"], labels=[0, 1])
+        )
 
         await pilot.press("W", "W")
         assert tab.window.label == "last 60 rows"
@@ -100,7 +131,9 @@ async def test_views_table_sort_and_follow(prediction_store) -> None:
         # New rows arrive while following: the cursor moves to the new newest row.
         state = app.screen.snapshot.predictions
         frame = state.log.frame
-        extra = frame.tail(3).assign(timestamp=frame["timestamp"].max() + pd.to_timedelta([1, 2, 3], unit="D"))
+        extra = frame.tail(3).assign(
+            timestamp=frame["timestamp"].max() + pd.to_timedelta([1, 2, 3], unit="D")
+        )
         grown = replace(state, log=PredictionLog(pd.concat([frame, extra], ignore_index=True)))
         tab.show_snapshot(replace(app.screen.snapshot, predictions=grown), app.screen.selection)
         await pilot.pause()
@@ -109,7 +142,18 @@ async def test_views_table_sort_and_follow(prediction_store) -> None:
         # Scrolled away: a refresh keeps the cursor on the same prediction.
         await pilot.press("up", "up", "up", "up", "up")
         chosen = table.get_row_at(table.cursor_row)[0].plain
-        more = replace(grown, log=PredictionLog(pd.concat([grown.log.frame, extra.assign(timestamp=extra["timestamp"] + pd.Timedelta(days=5))], ignore_index=True)))
+        more = replace(
+            grown,
+            log=PredictionLog(
+                pd.concat(
+                    [
+                        grown.log.frame,
+                        extra.assign(timestamp=extra["timestamp"] + pd.Timedelta(days=5)),
+                    ],
+                    ignore_index=True,
+                )
+            ),
+        )
         tab.show_snapshot(replace(app.screen.snapshot, predictions=more), app.screen.selection)
         await pilot.pause()
         assert not table.following
@@ -123,7 +167,12 @@ async def test_views_table_sort_and_follow(prediction_store) -> None:
         column = [table.get_row_at(i)[1].plain for i in range(table.row_count)]
         assert column == sorted(column, key=float, reverse=True)
 
-        for expected in ("predictions-errors-view", "predictions-task", "predictions-trend", "predictions-overview"):
+        for expected in (
+            "predictions-errors-view",
+            "predictions-task",
+            "predictions-trend",
+            "predictions-overview",
+        ):
             await pilot.press("v")
             assert tab.switcher.current == expected
             assert tab.has_focus_within, "keys must keep working after leaving the table"
@@ -151,13 +200,19 @@ async def test_returns_show_trading_extras_and_rising_rmse(prediction_store) -> 
         assert (view.task, view.trading) == ("regression", True)
 
         now = frame.tail(60)
-        assert view.metrics.current.values["rmse"] == pytest.approx(math.sqrt(mean_squared_error(now["actual"], now["prediction"])))
+        assert view.metrics.current.values["rmse"] == pytest.approx(
+            math.sqrt(mean_squared_error(now["actual"], now["prediction"]))
+        )
         returns = np.sign(now["prediction"]) * now["actual"]
         trading = view.metrics.trading.values
-        assert trading["sharpe"] == pytest.approx(returns.mean() / returns.std(ddof=1) * math.sqrt(252))
+        assert trading["sharpe"] == pytest.approx(
+            returns.mean() / returns.std(ddof=1) * math.sqrt(252)
+        )
         assert trading["total_return"] == pytest.approx(np.prod(1 + returns) - 1)
         wealth = np.concatenate([[1.0], np.cumprod(1 + returns)])
-        assert trading["max_drawdown"] == pytest.approx((wealth / np.maximum.accumulate(wealth) - 1).min())
+        assert trading["max_drawdown"] == pytest.approx(
+            (wealth / np.maximum.accumulate(wealth) - 1).min()
+        )
         assert trading["win_rate"] == pytest.approx((returns > 0).sum() / (returns != 0).sum())
         assert "sharpe" in text_of(tab.metrics_panel, width=120)
 
@@ -165,7 +220,9 @@ async def test_returns_show_trading_extras_and_rising_rmse(prediction_store) -> 
         assert view.trend_rows == 60
         expected = [
             math.sqrt(mean_squared_error(chunk["actual"], chunk["prediction"]))
-            for chunk in (frame.iloc[start : start + 60] for start in range(RETURN_ROWS % 60, RETURN_ROWS, 60))
+            for chunk in (
+                frame.iloc[start : start + 60] for start in range(RETURN_ROWS % 60, RETURN_ROWS, 60)
+            )
         ]
         np.testing.assert_allclose(view.trend["value"], expected)
         assert expected[-1] > 2 * expected[0]
