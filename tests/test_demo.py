@@ -119,7 +119,7 @@ def test_models_and_aliases(built: BuiltStore) -> None:
 
 
 @pytest.mark.parametrize("version", ["1", "2"])
-def test_importance_files_cover_every_feature_and_match_the_model(
+def test_importance_files_match_the_booster(
     built: BuiltStore, version: str, tmp_path: Path
 ) -> None:
     run_id = built.client.get_model_version("spx-direction", version).run_id
@@ -238,7 +238,8 @@ def test_cli_errors_name_the_value_and_build_nothing(tmp_path: Path) -> None:
     (foreign / "mlflow.db").write_bytes(b"someone else's store")
     result = _run_cli("--no-tui", "--dir", str(foreign))
     assert result.returncode == 2
-    assert "mlflow.db" in result.stderr and "--dir" in result.stderr
+    assert "mlflow.db" in result.stderr
+    assert "--dir" in result.stderr
     assert (foreign / "mlflow.db").read_bytes() == b"someone else's store"
 
     result = _run_cli("--no-tui", "--live", "--speed", "0", "--dir", str(tmp_path / "new"))
@@ -314,7 +315,8 @@ def test_live_replay_appends_days_and_fills_actuals_later(
 
     replay.start()
     replay.join(60)
-    assert not replay.running and replay.error is None
+    assert not replay.running
+    assert replay.error is None
 
     june = _read_batches(built.client, live["1"].info.run_id, tmp_path / "after")["2007-06"]
     full = read_prediction_log(built.directory, "spx-direction", "1").frame

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# While replaying, the monitor polls this often unless --refresh says otherwise (seconds).
+# Seconds between polls while replaying, unless --refresh is given.
 LIVE_REFRESH_SECONDS = 5.0
 
 
@@ -76,7 +76,9 @@ def demo(
     from mlmon.cli import fail
     from mlmon.demo.store import DemoError, DemoOptions, build_demo, default_demo_dir
     from mlmon.errors import MlmonError
+    from mlmon.logs import setup_logging
 
+    setup_logging()
     target = directory or default_demo_dir()
     options = DemoOptions.reduced() if reduced else DemoOptions()
     try:
@@ -104,9 +106,9 @@ def demo(
         if replay is not None:
             _replay_in_foreground(replay)
         return
-    _open_monitor(
-        store, replay, refresh if refresh is not None else (LIVE_REFRESH_SECONDS if live else None)
-    )
+    if refresh is None and live:
+        refresh = LIVE_REFRESH_SECONDS
+    _open_monitor(store, replay, refresh)
 
 
 def _progress(message: str) -> None:
@@ -148,7 +150,6 @@ def _open_monitor(store: DemoStore, replay: LiveReplay | None, refresh: float | 
     from mlmon.cli import fail
     from mlmon.config import load_settings
     from mlmon.errors import MlmonError
-    from mlmon.logs import setup_logging
 
     try:
         settings = load_settings(tracking_uri=store.tracking_uri, refresh_seconds=refresh)
@@ -158,7 +159,6 @@ def _open_monitor(store: DemoStore, replay: LiveReplay | None, refresh: float | 
 
     from mlmon.tui.app import create_app
 
-    setup_logging()
     app = create_app(settings)
     if replay is not None:
         # The screen belongs to the TUI now: replay progress goes to the log file.

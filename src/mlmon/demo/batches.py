@@ -7,11 +7,14 @@ last month. Version 1 of each model covers 2005-01..2010-12, version 2 of
 
 Each version's log lives in its own run, tagged `mlmon.model`, `mlmon.version` and
 `mlmon.role=predictions`, as one Parquet file a month, `predictions/YYYY-MM.parquet`.
-Columns: `timestamp` (the trading day whose close the features use; the prediction is
-for the next trading day), `prediction` (class 0/1, or the predicted return), `actual`
-(the next day's up flag 0.0/1.0, or its return; NaN while unknown), `score` (the
-probability of class 1, classifiers only), `model_version`, `request_id`, then the
-feature columns.
+Columns, in this order:
+
+- `timestamp`: the trading day whose close the features use. The prediction is for
+  the next trading day.
+- `prediction`: the class, 0 or 1, or the predicted return.
+- `actual`: the next day's up flag as 0.0 or 1.0, or its return. NaN while unknown.
+- `score`: the probability of class 1 (classifiers only).
+- `model_version`, `request_id` (`<model>:<version>:<YYYY-MM-DD>`), then the features.
 """
 
 from __future__ import annotations
@@ -31,15 +34,15 @@ if TYPE_CHECKING:
 
 PREDICTIONS_FOLDER = "predictions"
 # Metric logged to every predictions run: rows written so far, one point per monthly
-# file and then per replayed day. The step is the row count too, so it only grows and
-# MLflow's "latest value" (highest step) stays the newest; a poller that compares
-# latest metric timestamps sees new batches arrive.
+# file and then per replayed day. Its step is the row count too, so MLflow's latest
+# value (the one at the highest step) is always the newest one. Its timestamp changes
+# with every new batch, which is how a poller can detect new predictions.
 ROWS_METRIC = "predictions_logged"
 
 
 @dataclass(frozen=True)
 class PredictionLog:
-    """One version's daily predictions, as stored under the demo folder between builds."""
+    """One version's daily predictions, as kept in the demo folder between builds."""
 
     model: str
     version: str
@@ -109,11 +112,10 @@ def log_prediction_run(
     until: pd.Timestamp | None,
     scratch: Path,
 ) -> str:
-    """Create the predictions run of one version and log its monthly batches.
+    """Create the predictions run of one version, log its monthly batches, return its id.
 
-    With `until`, only days before it are logged and the run stays RUNNING for a live
-    replay to continue; otherwise every day is logged and the run is FINISHED.
-    Returns the run id.
+    Without `until`, every day is logged and the run ends FINISHED. With `until`, only
+    the days before it are logged and the run stays RUNNING, so a live replay can go on.
     """
     from mlflow.entities import Metric
 

@@ -8,8 +8,8 @@ starts a new one. The row of day t is written with `actual` NaN and filled in on
 next tick, when day t+1's close is known, as a production log would be.
 
 Batch files are replaced atomically (written beside the store, then renamed over the
-old file), so a reader never sees half a Parquet file. Each tick also logs the
-`predictions_logged` metric, whose timestamp tells a poller that the run changed.
+old file), so a reader never opens half a Parquet file. Each tick also logs the
+`predictions_logged` metric, so a poller comparing metric timestamps finds the change.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class _Series:
 
 
 class LiveReplay:
-    """Appends one trading day to every live predictions run per tick, in a thread or not."""
+    """Replay of the remaining trading days into every live predictions run, one per tick."""
 
     def __init__(
         self,
@@ -73,7 +73,7 @@ class LiveReplay:
         self.live_from = month_start(live_from)
         self.seconds_per_day = seconds_per_day
         self.say = progress or (lambda message: None)
-        self.error: BaseException | None = None
+        self.error: Exception | None = None
         self.last_day: pd.Timestamp | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -83,7 +83,7 @@ class LiveReplay:
         self._next = 0  # index in _days of the next day to play
 
     def start(self) -> None:
-        """Play in a daemon thread; `stop()` ends it."""
+        """Start `run()` in a daemon thread, which `stop()` ends."""
         self._thread = threading.Thread(
             target=self._run_logged, name="mlmon-demo-live", daemon=True
         )
@@ -91,7 +91,7 @@ class LiveReplay:
 
     @property
     def running(self) -> bool:
-        """True while the replay thread is alive."""
+        """Return True while the replay thread is alive."""
         return self._thread is not None and self._thread.is_alive()
 
     def join(self, timeout: float | None = None) -> None:

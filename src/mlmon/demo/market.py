@@ -4,8 +4,9 @@
 and Volume from 1999-01-04 to 2018-12-31, the same 5,031 trading days for both, read
 from files inside the package (no network).
 
-Every feature of day t uses prices up to and including day t's close; the targets are
-day t+1's close-to-close return (`*_next_return`) and its sign (`*_next_up`). Returns
+Every feature of day t uses prices up to and including day t's close. The targets are
+day t+1's close-to-close return (`*_next_return`) and whether it is positive
+(`*_next_up`). Returns
 are simple returns in decimal (0.01 is 1 %), volatilities are daily standard deviations
 of those returns, RSI is in points (0–100), MACD is in percent of the close so that it
 means the same in 1999 and in 2010.

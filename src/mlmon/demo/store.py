@@ -6,13 +6,13 @@ Layout of the demo folder (default: the platform data dir's `mlmon/demo`):
     artifacts/         every run's artifacts, one folder per experiment
     prediction-log/    each version's full daily prediction log, kept so predictions
                        runs can be rebuilt (after a live replay) without retraining
-    demo.json          written last by a build; says what the store holds
+    demo.json          the build's record of the options used and the steps finished
 
-A build trains first and logs predictions second. `demo.json` records each finished
-step with the options used, so a second build with the same options reuses the store,
-one interrupted during training starts over, and one left behind by a live replay only
-has its predictions runs rebuilt. Only the files named above are ever deleted; the
-folder itself and anything else in it are left alone.
+A build trains first and logs predictions second, and updates `demo.json` after each
+step. A second build with the same options reuses the store. A build interrupted
+during training starts over, and a store left behind by a live replay only gets new
+predictions runs. Only the files named above are deleted, never the folder itself or
+anything else in it.
 """
 
 from __future__ import annotations
@@ -22,13 +22,14 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, redirect_stdout
+from collections.abc import Callable
+from contextlib import redirect_stdout
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
+from mlmon.demo.session import Stderr, mlflow_session
 from mlmon.errors import MlmonError
 
 if TYPE_CHECKING:
@@ -45,15 +46,6 @@ MARKER = "demo.json"
 PREDICTIONS_EXPERIMENT = "prediction-logs"
 # The marker goes first, so a wipe cut short never leaves a marker over a half store.
 _OWNED = (MARKER, "mlflow.db", "mlflow.db-journal", "artifacts", "prediction-log", "scratch")
-# MLflow reads these at call time; the build sets them and puts the old values back.
-_MLFLOW_ENV = (
-    "MLFLOW_TRACKING_URI",
-    "MLFLOW_REGISTRY_URI",
-    "MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING",
-    "MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL",
-    "MLFLOW_SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING",
-)
-
 Progress = Callable[[str], None]
 
 
@@ -63,7 +55,7 @@ class DemoError(MlmonError):
 
 @dataclass(frozen=True)
 class DemoOptions:
-    """What a build contains. The defaults are the full demo; tests use `reduced()`."""
+    """Contents of a build: the full demo by default, a small one from `reduced()`."""
 
     models: tuple[str, ...] = ("spx-direction", "ndx-return")
     first_month: str = "2005-01"
@@ -72,10 +64,11 @@ class DemoOptions:
 
     @classmethod
     def reduced(cls) -> DemoOptions:
-        """One model, predictions through mid-2007, short training: builds in seconds."""
+        """Return options for one model, predictions through 2007-06 and 40 rounds."""
         return cls(models=("spx-direction",), last_month="2007-06", num_boost_round=40)
 
     def to_json(self) -> dict[str, object]:
+        """Return the options as demo.json stores them (lists, not tuples)."""
         return {**asdict(self), "models": list(self.models)}
 
 
@@ -92,10 +85,8 @@ class DemoStore:
 
     @property
     def tracking_uri(self) -> str:
+        """The `sqlite:////absolute/path/mlflow.db` URI of the store."""
         return sqlite_uri(self.directory)
-
-    def log_path(self, model: str, version: str) -> Path:
-        return log_path(self.directory, model, version)
 
 
 def default_demo_dir() -> Path:
@@ -114,6 +105,7 @@ def sqlite_uri(directory: Path) -> str:
 
 
 def log_path(directory: Path, model: str, version: str) -> Path:
+    """Return where one version's full daily prediction log is kept between builds."""
     return directory / "prediction-log" / model / f"v{version}.parquet"
 
 
@@ -143,26 +135,21 @@ def build_demo(
     if live_from is not None:
         month_start(live_from)
     marker = _read_marker(directory)
-    trained = (
-        marker.get("format") == STORE_FORMAT
-        and marker.get("options") == options.to_json()
-        and marker.get("trained") is True
-        and (directory / "mlflow.db").is_file()
-    )
-    wanted = "complete" if live_from is None else f"live:{live_from}"
-    if trained and marker.get("predictions") == wanted == "complete":
+    trained = _is_trained(directory, marker, options)
+    predictions_state = "complete" if live_from is None else f"live:{live_from}"
+    if trained and marker.get("predictions") == predictions_state == "complete":
         say(f"Reusing the demo store in {directory}")
         runs = marker.get("prediction_runs", {})
         return DemoStore(directory, options, reused=True, build_seconds=0.0, prediction_runs=runs)
 
     if not trained:
-        _refuse_foreign_store(directory, marker)
+        _reject_foreign_store(directory, marker)
         # Before any client opens mlflow.db: a deleted open database turns read-only.
         _wipe(directory)
         # From here on the folder is ours to wipe, even if this build dies half-way.
         _write_marker(directory, options, trained=False, predictions="none")
     # MLflow prints registry messages on stdout, which belongs to the tracking URI.
-    with _mlflow_session(sqlite_uri(directory)) as client, redirect_stdout(_Stderr()):
+    with mlflow_session(sqlite_uri(directory)) as client, redirect_stdout(Stderr()):
         if not trained:
             versions = _train_all(client, directory, options, say)
         else:
@@ -177,7 +164,7 @@ def build_demo(
         directory,
         options,
         trained=True,
-        predictions=wanted,
+        predictions=predictions_state,
         versions=versions,
         prediction_runs=runs,
         build_seconds=round(elapsed, 1),
@@ -189,9 +176,7 @@ def build_demo(
 def _train_all(
     client: MlflowClient, directory: Path, options: DemoOptions, say: Progress
 ) -> dict[str, list[str]]:
-    """Train and register every version, write their prediction logs; return model -> versions."""
-    import mlflow
-
+    """Train, register and predict with every version; return the versions of each model."""
     from mlmon.demo.batches import prediction_log
     from mlmon.demo.market import market_frame
     from mlmon.demo.training import MODELS, train_version
@@ -226,7 +211,6 @@ def _train_all(
             predictions.frame.to_parquet(path, index=False)
             versions.setdefault(name, []).append(trained.version)
             shutil.rmtree(directory / "scratch", ignore_errors=True)
-    mlflow.lightgbm.autolog(disable=True)
     return versions
 
 
@@ -292,7 +276,7 @@ def read_prediction_log(directory: Path, model: str, version: str) -> Prediction
     except (OSError, ValueError) as exc:
         raise DemoError(
             f"Cannot read the demo prediction log {path}: {exc}.",
-            f"Delete {directory / MARKER} to rebuild the demo store.",
+            f"Delete the folder {directory} (or pass another --dir) and run mlmon demo again.",
         ) from exc
     return PredictionLog(model, version, frame)
 
@@ -319,57 +303,24 @@ def local_folder(artifact_uri: str) -> Path:
     return Path(unquote(parsed.path))
 
 
-@contextmanager
-def _mlflow_session(uri: str) -> Iterator[MlflowClient]:
-    """Point MLflow's fluent API at the demo store with autolog on; undo it afterwards.
-
-    The tracking and registry URIs are both set so a user's MLFLOW_REGISTRY_URI never
-    receives demo models. System metrics are sampled every 0.5 s (MLflow's default is
-    10 s) because a demo training run lasts only a few seconds.
-    """
-    import mlflow
-    from mlflow import MlflowClient
-
-    saved = {key: os.environ.get(key) for key in _MLFLOW_ENV}
-    # MLflow's INFO lines (database set-up, system metrics threads) would bury progress.
-    mlflow_log = logging.getLogger("mlflow")
-    level = mlflow_log.level
-    mlflow_log.setLevel(logging.WARNING)
-    try:
-        mlflow.set_tracking_uri(uri)
-        mlflow.set_registry_uri(uri)
-        mlflow.enable_system_metrics_logging()
-        mlflow.set_system_metrics_sampling_interval(0.5)
-        mlflow.set_system_metrics_samples_before_logging(1)
-        mlflow.lightgbm.autolog(log_models=False, silent=True)
-        yield MlflowClient(tracking_uri=uri, registry_uri=uri)
-    finally:
-        mlflow.lightgbm.autolog(disable=True)
-        mlflow_log.setLevel(level)
-        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
-        mlflow.set_registry_uri(None)  # type: ignore[arg-type]
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-class _Stderr:
-    """A stdout stand-in that writes to the current sys.stderr."""
-
-    def write(self, text: str) -> int:
-        import sys
-
-        return sys.stderr.write(text)
-
-    def flush(self) -> None:
-        import sys
-
-        sys.stderr.flush()
+def _is_trained(directory: Path, marker: dict, options: DemoOptions) -> bool:
+    """Return True if a build with `options` finished training and left its files."""
+    if marker.get("format") != STORE_FORMAT or marker.get("options") != options.to_json():
+        return False
+    if marker.get("trained") is not True or not (directory / "mlflow.db").is_file():
+        return False
+    versions = marker.get("versions")
+    if not isinstance(versions, dict):
+        return False
+    return all(
+        log_path(directory, model, version).is_file()
+        for model, numbers in versions.items()
+        for version in numbers
+    )
 
 
 def _read_marker(directory: Path) -> dict:
+    """Return demo.json's content, or an empty dict when it is missing or unreadable."""
     try:
         data = json.loads((directory / MARKER).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -385,16 +336,16 @@ def _write_marker(directory: Path, options: DemoOptions, **state: object) -> Non
     os.replace(temporary, directory / MARKER)
 
 
-def _refuse_foreign_store(directory: Path, marker: dict) -> None:
-    """Raise if the folder holds MLflow files that no demo build wrote (no marker)."""
+def _reject_foreign_store(directory: Path, marker: dict) -> None:
+    """Raise DemoError if the folder contains store files but no marker of a demo build."""
     if "format" in marker:
         return
     found = [name for name in _OWNED if (directory / name).exists()]
     if found:
         raise DemoError(
-            f"{directory} already holds {', '.join(found)}, not written by mlmon demo.",
-            "Pass an empty or new folder with --dir; the demo never deletes a store it "
-            "did not build.",
+            f"{directory} already contains {', '.join(found)}, which mlmon demo did not write.",
+            "Pass a new or empty folder with --dir. mlmon demo never deletes a store it did "
+            "not build.",
         )
 
 

@@ -17,7 +17,9 @@ given: inferring them starts a subprocess and costs seconds per version.
 
 from __future__ import annotations
 
+import io
 import logging
+from contextlib import redirect_stderr
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,8 +30,8 @@ from mlmon.demo.market import feature_columns
 
 log = logging.getLogger(__name__)
 
-# The first day of every training window; the data starts on 1999-01-04 and the
-# feature warm-up moves the first usable row to the end of March.
+# The first day of every training window. The prices start on 1999-01-04, and the
+# feature warm-up moves the first usable row to the end of March 1999.
 TRAIN_START = pd.Timestamp("1999-01-01")
 REFERENCE_PATH = "reference/train.parquet"
 
@@ -114,7 +116,7 @@ MODELS: tuple[ModelSpec, ...] = (
 
 @dataclass(frozen=True)
 class TrainedVersion:
-    """What training left behind: the registry version and the booster that predicts."""
+    """A trained version: its registry version number, source run and LightGBM booster."""
 
     model: ModelSpec
     spec: VersionSpec
@@ -190,12 +192,18 @@ def train_version(
         window_rows.reset_index().to_parquet(reference / "train.parquet", index=False)
         mlflow.log_artifacts(str(reference), "reference")
 
-        info = mlflow.lightgbm.log_model(
-            booster,
-            name="model",
-            registered_model_name=model.name,
-            pip_requirements=[f"lightgbm=={lgb.__version__}", f"mlflow=={mlflow.__version__}"],
-        )
+        # Registration prints "Registered model ... already exists" for every version
+        # after the first; that goes to the log file instead of between progress lines.
+        chatter = io.StringIO()
+        with redirect_stderr(chatter):
+            info = mlflow.lightgbm.log_model(
+                booster,
+                name="model",
+                registered_model_name=model.name,
+                pip_requirements=[f"lightgbm=={lgb.__version__}", f"mlflow=={mlflow.__version__}"],
+            )
+        if chatter.getvalue().strip():
+            log.info("registering %s: %s", model.name, chatter.getvalue().strip())
         version = str(info.registered_model_version)
         mlflow.set_tag("mlmon.version", version)
 
