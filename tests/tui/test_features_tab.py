@@ -13,7 +13,7 @@ from scipy import stats
 from mlmon.tui.tabs.features import FeaturesTab
 from mlmon.tui.widgets.features_panels import CorrelationPanel
 from mlmon.tui.widgets.features_view import CURRENT_ROWS
-from tests.predictions.conftest import FEATURES, prediction_store  # noqa: F401
+from tests.predictions.conftest import FEATURES, prediction_store_fixture  # noqa: F401
 from tests.tui.helpers import build_app, text_of, wait_for
 
 pytestmark = pytest.mark.asyncio

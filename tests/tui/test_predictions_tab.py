@@ -23,7 +23,7 @@ from sklearn.metrics import (
 from mlmon.sources.predictions import PredictionLog
 from mlmon.tui.tabs.predictions import PredictionsTab
 from mlmon.tui.widgets.predictions_table import RecentPredictions
-from tests.predictions.conftest import BATCH_ROWS, RETURN_ROWS, prediction_store  # noqa: F401
+from tests.predictions.conftest import BATCH_ROWS, RETURN_ROWS, prediction_store_fixture  # noqa: F401
 from tests.tui.helpers import build_app, text_of, wait_for
 
 pytestmark = pytest.mark.asyncio

@@ -94,7 +94,7 @@ class FeaturesTab(Vertical):
         self._draw()
 
     def _draw(self) -> None:
-        features, predictions = self._states
+        features = self._states[0]
         view = self.view
         errors = self.query_one("#features-errors", Static)
         lines = _error_lines(features)

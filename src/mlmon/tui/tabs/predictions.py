@@ -112,7 +112,7 @@ class PredictionsTab(Vertical, can_focus=True):
         log = state.log if state else None
         errors.update(Text("\n".join(_error_lines(state)), style="bold red") if state else "")
         errors.display = bool(state and (state.error or (log and log.errors)))
-        if log is None or log.rows == 0:
+        if state is None or log is None or log.rows == 0:
             self.set_class(True, "-empty")
             empty.update(Text(_empty_message(state)))
             self._drawn_for = None
@@ -240,7 +240,7 @@ def _empty_message(state: PredictionsState | None) -> str:
     if state.error:
         return f"Predictions: the prediction log of {target} could not be read."
     return (
-        f"Predictions: no prediction rows for {target}. Log batch files under predictions/ in a run "
-        f"tagged mlmon.model={state.model_name}, mlmon.version={state.version}, mlmon.role=predictions, "
-        "or set a predictions glob for the model in the config file."
+        f"Predictions: no prediction rows for {target}. Log batch files under predictions/ "
+        f"in a run tagged mlmon.model={state.model_name}, mlmon.version={state.version}, "
+        "mlmon.role=predictions, or set a predictions glob for the model in the config file."
     )

@@ -116,11 +116,9 @@ class FeatureDetail(Vertical):
             plot.plt.title("no numeric values in both the reference and the log")
         else:
             labels = [f"{edge:.3g}" for edge in histogram.edges[:-1]]
-            plot.plt.multiple_bar(
-                labels,
-                [list(histogram.reference), list(histogram.current)],
-                labels=["reference", "current"],
-            )
+            shares = [list(histogram.reference), list(histogram.current)]
+            # plotext's type stub calls the legend argument `label`; the code takes `labels`.
+            plot.plt.multiple_bar(labels, shares, labels=["reference", "current"])  # type: ignore[call-arg]
             plot.plt.title(f"share of rows per bin (current: newest {CURRENT_ROWS})")
         plot.refresh()
 

@@ -47,10 +47,7 @@ def format_change(name: str, value: float | None) -> Text:
     """Format current − previous with a sign, green when it is an improvement."""
     if value is None:
         return Text("")
-    if name in PERCENT_METRICS:
-        text = f"{value * 100:+.1f} pt"
-    else:
-        text = f"{value:+.3g}"
+    text = f"{value * 100:+.1f} pt" if name in PERCENT_METRICS else f"{value:+.3g}"
     if value == 0:
         return Text(text, style="dim")
     better = (value < 0) if name in LOWER_IS_BETTER else (value > 0)
