@@ -1,9 +1,9 @@
 """MLflow's process-wide settings for a demo build, set on entry and put back on exit.
 
 The fluent API (`mlflow.start_run`, autolog, system metrics) reads the tracking URI
-and its settings from module globals and environment variables, so a build changes
-them for its duration only: the CLI then opens the monitor, and the test suite goes on
-with other stores in the same process.
+and its settings from module globals and environment variables. A build changes them
+only while it runs, because the same process goes on to open the monitor (the CLI) or
+to use other stores (the test suite).
 """
 
 from __future__ import annotations
