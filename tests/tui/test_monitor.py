@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlmon.tui.messages import MetricChosen, ModelSelected, SnapshotReady
+from mlmon.tui.messages import MetricChosen, ModelSelected, SnapshotReady, VersionMarked
 from mlmon.tui.screens.help import HelpScreen
 from mlmon.tui.screens.monitor import TAB_IDS, MonitorScreen
 from mlmon.tui.tabs.accuracy import AccuracyTab
@@ -203,3 +203,46 @@ async def test_help_and_command_palette(local_store) -> None:
         await pilot.pause(0.5)
         await pilot.press("enter")
         await wait_for(pilot, lambda: screen.paused, "the palette to pause polling")
+
+
+async def test_chart_axes_and_marked_runs(local_store) -> None:
+    seeded = local_store.seeded
+    app = build_app(local_store.uri)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        log = MessageLog(screen)
+        await wait_for(
+            pilot, lambda: screen.selection.model_name is not None, "the default selection"
+        )
+        await pilot.press("2")
+        accuracy = screen.query_one(AccuracyTab)
+        await wait_for(pilot, lambda: len(accuracy.plotted) == 2, "two plotted series")
+        champion = seeded.histories["run-a"]["accuracy"]
+
+        # Seeded points are 1000 ms apart, so time since the first point equals the step in s.
+        await pilot.press("x")
+        assert accuracy.x_mode == "relative time"
+        assert accuracy.plotted[0].x == pytest.approx([float(step) for step, _ in champion])
+        await pilot.press("x")
+        assert accuracy.x_mode == "wall clock"
+        assert all(isinstance(value, str) for value in accuracy.plotted[0].x)
+        await pilot.press("x", "l")
+        assert accuracy.x_mode == "step"
+        assert accuracy.log_y
+        # Every seeded accuracy value is positive, so the log axis keeps all of them.
+        assert len(accuracy.plotted[0].y) == len(champion)
+
+        # Space marks the highlighted version (v2) for overlay and sends its run to the poller.
+        screen.picker.version_list.focus()
+        screen.picker.version_list.highlighted = 1
+        await pilot.press("space")
+        marked = log.of(VersionMarked)[-1]
+        assert (marked.version, marked.run_id, marked.marked) == (
+            "2",
+            seeded.run_ids["run-b"],
+            True,
+        )
+        assert screen.view_request().overlay_run_ids == (seeded.run_ids["run-b"],)
+        assert str(screen.picker.version_list.get_option_at_index(1).prompt).startswith(" +v2")
+        await pilot.press("space")
+        assert screen.view_request().overlay_run_ids == ()

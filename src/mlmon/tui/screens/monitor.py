@@ -9,6 +9,7 @@ next timed poll is scheduled only when the last one has ended, so polls never ov
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
@@ -16,6 +17,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.css.query import NoMatches
 from textual.reactive import var
 from textual.screen import Screen
 from textual.timer import Timer
@@ -65,6 +67,9 @@ class MonitorScreen(Screen[None]):
         Binding("p", "toggle_pause", "Pause"),
         Binding("slash", "filter_models", "Filter", key_display="/"),
         Binding("m", "pick_metric", "Metric"),
+        # Chart keys work wherever the focus is, but only while the Accuracy tab shows.
+        Binding("x", "chart_x_axis", "x axis"),
+        Binding("l", "chart_log_y", "log y"),
     ]
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (120, "-wide")]
 
@@ -169,7 +174,14 @@ class MonitorScreen(Screen[None]):
         )
 
     async def _poll(self, view: ViewRequest) -> None:
+        started = time.monotonic()
         snapshot = await self.app.poller.poll(view)
+        log.info(
+            "poll of %s ended in %.0f ms: %s",
+            snapshot.server,
+            (time.monotonic() - started) * 1000,
+            snapshot.connection.status,
+        )
         self.post_message(SnapshotReady(snapshot, view))
 
     @on(Worker.StateChanged)
@@ -301,6 +313,7 @@ class MonitorScreen(Screen[None]):
         event.stop()
         self.content.current = (event.tab.id or "tab-overview").removeprefix("tab-")
         self._show_current_tab()
+        self.refresh_bindings()
 
     def action_show_tab(self, tab_id: str) -> None:
         """Show one of the six tabs."""
@@ -322,6 +335,22 @@ class MonitorScreen(Screen[None]):
             self.snapshot, self._pending = self._pending, None
         if due and self._timer is None:
             self.request_poll()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("chart_x_axis", "chart_log_y"):
+            try:
+                return self.content.current == "accuracy"
+            except NoMatches:  # Asked before compose: no tab is showing yet.
+                return False
+        return True
+
+    def action_chart_x_axis(self) -> None:
+        """Cycle the chart's x axis: step, time since the first point, wall clock."""
+        self.accuracy.action_cycle_x()
+
+    def action_chart_log_y(self) -> None:
+        """Switch the chart's y axis between linear and log."""
+        self.accuracy.action_toggle_log()
 
     def action_filter_models(self) -> None:
         """Open the model filter."""

@@ -10,19 +10,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Select, Static
 from textual_plotext import PlotextPlot
 
 from mlmon.snapshot import Series, Snapshot
-from mlmon.tracking import MetricPoint
+from mlmon.tracking import MetricPoint, Run
 from mlmon.tui.format import format_value, plain, version_label
 from mlmon.tui.messages import MetricChosen
 from mlmon.tui.tabs.base import Selection
@@ -39,6 +37,18 @@ def metric_keys(keys: list[str] | set[str]) -> list[str]:
     return sorted(keys, key=lambda key: (key.startswith("system/"), key))
 
 
+def default_metric(run: Run) -> str:
+    """Pick the metric to chart first: the first training metric logged at more than one step.
+
+    Evaluation metrics logged once (at step 0) draw a single dot, so a metric with a
+    history wins. Without one, the first key outside `system/` is used.
+    """
+    keys = metric_keys(set(run.metrics))
+    training = [key for key in keys if not key.startswith("system/")]
+    with_history = [key for key in training if run.metrics[key].step > 0]
+    return (with_history or keys)[0]
+
+
 @dataclass(frozen=True)
 class PlottedSeries:
     """The data handed to plotext for one series, after NaN and log-scale filtering."""
@@ -52,11 +62,6 @@ class PlottedSeries:
 
 class AccuracyTab(Vertical):
     """Metric histories as a plotext chart with a legend of last/min/max per series."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("x", "cycle_x", "x axis"),
-        Binding("l", "toggle_log", "log y"),
-    ]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -93,9 +98,9 @@ class AccuracyTab(Vertical):
         keys = metric_keys(set(run.metrics)) if run else []
         self._set_keys(keys)
 
-        if keys and self.metric_key not in keys:
-            # The new run lacks the metric on screen, so fall back to its first training metric.
-            self.choose_metric(keys[0])
+        if run is not None and keys and self.metric_key not in keys:
+            # The new run lacks the metric on screen, so fall back to its default.
+            self.choose_metric(default_metric(run))
 
         self._labels = _legend_labels(snapshot, selection)
         self._series = tuple(series for series in snapshot.series if series.key == self.metric_key)

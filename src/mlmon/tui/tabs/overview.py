@@ -69,6 +69,13 @@ class OverviewTab(VerticalScroll):
 
         run = snapshot.runs.get(version.run_id or "")
         self.card("version-card").update(self._version_fields(model, version))
+        if run is None and version.run_id and not _model_runs_loaded(model, snapshot):
+            # The snapshot predates this selection, and the poll it started brings the runs.
+            loading = Text("Loading…", style="italic")
+            self.card("run-card").update(Text.assemble("Loading run ", plain(version.run_id), "…"))
+            self.card("metrics-card").update(loading)
+            self.card("params-card").update(loading)
+            return
         self.card("run-card").update(self._run_fields(version, run, snapshot))
         self.card("metrics-card").update(self._metrics_table(run))
         self.card("params-card").update(self._params_table(run))
@@ -94,7 +101,9 @@ class OverviewTab(VerticalScroll):
             return Text("This version has no source run.")
         if run is None:
             error = snapshot.errors.get("runs", "")
-            return Text.assemble("Run ", plain(version.run_id), " not loaded. ", plain(error))
+            return Text.assemble(
+                "Run ", plain(version.run_id), " not found (deleted or unreadable). ", plain(error)
+            )
         return _fields(
             [
                 ("name", plain(run.run_name or "-")),
@@ -110,9 +119,10 @@ class OverviewTab(VerticalScroll):
     def _metrics_table(run: Run | None) -> RenderableType:
         if run is None or not run.metrics:
             return Text("No metrics logged.")
-        table = Table(box=None, padding=(0, 1), show_edge=False, expand=False)
-        table.add_column("metric", no_wrap=True, overflow="ellipsis")
-        table.add_column("value", justify="right", no_wrap=True)
+        # Long keys fold onto a second line so values and steps are never cut.
+        table = Table(box=None, padding=(0, 1), show_edge=False, expand=True)
+        table.add_column("metric", overflow="fold", ratio=1)
+        table.add_column("value", justify="right", no_wrap=True, min_width=9)
         table.add_column("step", justify="right", no_wrap=True)
         # Training metrics first, then the `system/` metrics MLflow logs for hardware.
         keys = sorted(run.metrics, key=lambda key: (key.startswith("system/"), key))
@@ -126,3 +136,8 @@ class OverviewTab(VerticalScroll):
         if run is None or not run.params:
             return Text("No params logged.")
         return _fields([(key, plain(value)) for key, value in sorted(run.params.items())])
+
+
+def _model_runs_loaded(model: RegisteredModel, snapshot: Snapshot) -> bool:
+    """Tell whether the snapshot was polled with `model` selected (it holds any of its runs)."""
+    return any(version.run_id in snapshot.runs for version in model.versions if version.run_id)
