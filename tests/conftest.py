@@ -9,6 +9,11 @@ from pathlib import Path
 
 import pytest
 
+# MLflow 3 sends usage telemetry to a remote host unless told not to; the tests talk
+# only to loopback, so this is set before anything imports mlflow.
+os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+os.environ["DO_NOT_TRACK"] = "true"
+
 from tests.mlflow_server import ServerHandle, start_server
 from tests.seed import Seeded, seed_store
 
@@ -19,7 +24,7 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
     home = tmp_path_factory.mktemp("mlmon-home")
     with pytest.MonkeyPatch.context() as patch:
         for key in list(os.environ):
-            if key.startswith("MLFLOW_"):
+            if key.startswith("MLFLOW_") and key != "MLFLOW_DISABLE_TELEMETRY":
                 patch.delenv(key)
         patch.setenv("MLMON_CONFIG", str(home / "config.toml"))
         patch.setenv("MLMON_STATE_DIR", str(home / "state"))

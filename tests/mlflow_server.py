@@ -56,6 +56,9 @@ def start_server(root: Path, backend_uri: str | None = None) -> ServerHandle:
     port = free_port()
     log_path = root / "server.log"
     env = {key: value for key, value in os.environ.items() if not key.startswith("MLFLOW_")}
+    # The server must not send usage telemetry anywhere: the tests stay on loopback.
+    env["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    env["DO_NOT_TRACK"] = "true"
     command = [
         sys.executable, "-m", "mlflow", "server",
         "--backend-store-uri", backend_uri,
@@ -79,7 +82,8 @@ def _wait_ready(handle: ServerHandle) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
         if handle.process.poll() is not None:
-            raise RuntimeError(f"mlflow server exited early; see {handle.log_path}:\n{handle.log_path.read_text()[-2000:]}")
+            tail = handle.log_path.read_text()[-2000:]
+            raise RuntimeError(f"mlflow server exited early; see {handle.log_path}:\n{tail}")
         try:
             health = httpx.get(f"{handle.uri}/health", timeout=2.0)
             version = httpx.get(f"{handle.uri}/version", timeout=2.0)
@@ -90,4 +94,6 @@ def _wait_ready(handle: ServerHandle) -> None:
         if health.status_code == 200 and version.status_code == 200 and version.text.strip()[:1].isdigit():
             return
         time.sleep(0.5)
-    raise RuntimeError(f"mlflow server at {handle.uri} not ready after {STARTUP_TIMEOUT_S:.0f} s; see {handle.log_path}")
+    raise RuntimeError(
+        f"mlflow server at {handle.uri} not ready after {STARTUP_TIMEOUT_S:.0f} s; see {handle.log_path}"
+    )

@@ -6,6 +6,7 @@ mlflow, pandas or scipy. Each command imports what it needs when it runs.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -34,15 +35,27 @@ TrackingUriOption = Annotated[
 ]
 ModelOption = Annotated[
     list[str] | None,
-    typer.Option("--model", "-m", metavar="NAME", help="Show only this registered model (repeatable).", show_default=False),
+    typer.Option(
+        "--model", "-m", metavar="NAME", help="Show only this registered model (repeatable).", show_default=False
+    ),
 ]
 RefreshOption = Annotated[
     float | None,
-    typer.Option("--refresh", metavar="SECONDS", help="Seconds between polls of the tracking server. Default: 30.", show_default=False),
+    typer.Option(
+        "--refresh",
+        metavar="SECONDS",
+        help="Seconds between polls of the tracking server. Default: 30.",
+        show_default=False,
+    ),
 ]
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", metavar="FILE", help="TOML config file. Default: the platform config dir's mlmon/config.toml.", show_default=False),
+    typer.Option(
+        "--config",
+        metavar="FILE",
+        help="TOML config file. Default: the platform config dir's mlmon/config.toml.",
+        show_default=False,
+    ),
 ]
 
 
@@ -102,6 +115,9 @@ def tui(
 
 def main() -> None:
     """Entry point of the `mlmon` console script."""
+    # mlmon is a read-only monitor: its MLflow client sends no usage telemetry to
+    # MLflow's remote collector unless the user sets MLFLOW_DISABLE_TELEMETRY=false.
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     _register_optional_commands()
     app()
 
