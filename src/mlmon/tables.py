@@ -4,9 +4,9 @@ Two entry points:
 
 - `read_table(path)` returns a pandas DataFrame, for metrics and for anything that needs
   rows (timestamps, joins).
-- `read_columns(path, columns)` returns plain numpy arrays per column without building
-  a DataFrame or importing pandas for Parquet, CSV and JSON Lines: pyarrow decodes the
-  file straight to numpy, which is what the drift path needs to stay fast on large files.
+- `read_columns(path, columns)` returns one numpy array per column. For Parquet, CSV
+  and JSON Lines it builds no DataFrame and imports no pandas, because pyarrow decodes
+  the file straight to numpy; the drift command depends on that speed for large files.
 
 Formats are chosen by extension: `.csv` (also `.csv.gz`), `.parquet`/`.pq`, `.json`
 (split orient, `{"columns": [...], "data": [[...]]}` as `mlflow.log_table` and
@@ -51,7 +51,7 @@ def read_table(path: Path, columns: Sequence[str] | None = None) -> pd.DataFrame
     """Read a whole table (or only `columns`) into a DataFrame.
 
     Raises InputError for a missing, unreadable, empty or wrong-shaped file, or when a
-    requested column is absent.
+    requested column is missing.
     """
     import pandas as pd
 
@@ -67,7 +67,7 @@ def read_table(path: Path, columns: Sequence[str] | None = None) -> pd.DataFrame
     if columns is not None:
         frame = frame[list(columns)]
     if len(frame) == 0:
-        raise InputError(f"{path} has no rows.", "Point mlmon at a file that holds data.")
+        raise InputError(f"{path} has no rows.", "Pass a file that contains at least one data row.")
     return frame
 
 
@@ -86,7 +86,9 @@ def read_columns(path: Path, columns: Sequence[str] | None = None) -> dict[str, 
         _check_columns(path, names, columns)
         wanted = list(columns) if columns is not None else names
         if not rows:
-            raise InputError(f"{path} has no rows.", "Point mlmon at a file that holds data.")
+            raise InputError(
+                f"{path} has no rows.", "Pass a file that contains at least one data row."
+            )
         index = {name: i for i, name in enumerate(names)}
         result: dict[str, np.ndarray] = {}
         for name in wanted:
@@ -97,7 +99,7 @@ def read_columns(path: Path, columns: Sequence[str] | None = None) -> dict[str, 
     table = _read_arrow(path, kind, columns)
     _check_columns(path, table.column_names, columns)
     if table.num_rows == 0:
-        raise InputError(f"{path} has no rows.", "Point mlmon at a file that holds data.")
+        raise InputError(f"{path} has no rows.", "Pass a file that contains at least one data row.")
     result = {}
     for name in columns if columns is not None else table.column_names:
         chunks = [_arrow_to_numpy(chunk) for chunk in table.column(name).chunks]
@@ -155,7 +157,7 @@ def _arrow_to_numpy(chunk: Any) -> np.ndarray:
 
 
 def _valid_mask(bitmap: Any, offset: int, size: int) -> np.ndarray:
-    """An Arrow bitmap (least significant bit first) as bools; no bitmap means all valid."""
+    """Unpack an Arrow bitmap (least significant bit first) to bools; None means all valid."""
     import numpy as np
 
     if bitmap is None:
@@ -171,7 +173,9 @@ def _check_file(path: Path) -> str:
     if path.is_dir():
         raise InputError(f"Cannot read {path}: it is a folder, not a file.", "Name one file.")
     if path.stat().st_size == 0:
-        raise InputError(f"{path} is empty (0 bytes).", "Point mlmon at a file that holds data.")
+        raise InputError(
+            f"{path} is empty (0 bytes).", "Pass a file that contains at least one data row."
+        )
     return kind
 
 
@@ -227,7 +231,7 @@ def _read_json_document(path: Path) -> tuple[list[str], list[list[Any]]]:
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data":
             raise InputError(
-                f"{path} holds several JSON documents, one per line (JSON Lines).",
+                f"{path} contains several JSON documents, one per line (JSON Lines).",
                 "Rename it to .jsonl so mlmon reads it as JSON Lines.",
             ) from exc
         raise InputError(
@@ -243,7 +247,7 @@ def _read_json_document(path: Path) -> tuple[list[str], list[list[Any]]]:
         for number, row in enumerate(rows):
             if not isinstance(row, list) or len(row) != len(names):
                 raise InputError(
-                    f"{path}: row {number} of 'data' does not hold one value for each of "
+                    f"{path}: row {number} of 'data' does not contain one value for each of "
                     f"the {len(names)} columns.",
                     _fix_for("json"),
                 )

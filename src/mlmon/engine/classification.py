@@ -1,7 +1,7 @@
 """Classification metrics: accuracy precision recall f1 roc_auc log_loss.
 
-Binary problems score the positive label (1 unless configured); with more than two
-labels `precision`, `recall` and `f1` are macro averages over the labels seen in either
+Binary problems score the positive label (1 unless configured). With more than two
+labels, `precision`, `recall` and `f1` are macro averages over the labels seen in either
 column. A ratio whose denominator is zero is undefined (None with a reason), never 0;
 in a macro average such classes are left out, as scikit-learn does with
 `zero_division=np.nan`. `roc_auc` and `log_loss` need the `score` column (probability
@@ -148,7 +148,7 @@ def _probability_metrics(
 
 
 def roc_auc(is_positive: np.ndarray, score: np.ndarray) -> float:
-    """Area under the ROC curve as the Mann–Whitney statistic, ties counted as one half."""
+    """Return the area under the ROC curve as the Mann–Whitney statistic (ties count 1/2)."""
     ranks = average_ranks(score)
     positives = int(np.count_nonzero(is_positive))
     negatives = len(score) - positives
@@ -157,7 +157,7 @@ def roc_auc(is_positive: np.ndarray, score: np.ndarray) -> float:
 
 
 def log_loss(is_positive: np.ndarray, probability: np.ndarray) -> float:
-    """Mean binary cross-entropy in nats; probabilities clipped to [eps, 1 − eps]."""
+    """Return the mean binary cross-entropy in nats, probabilities clipped to [eps, 1 − eps]."""
     eps = np.finfo(np.float64).eps
     p = np.clip(probability, eps, 1 - eps)
     return float(-np.mean(np.where(is_positive, np.log(p), np.log1p(-p))))
@@ -190,7 +190,7 @@ def _coerce_label(label: Any, like: np.ndarray) -> Any:
 
 
 def _plain(label: Any) -> Any:
-    """A label as a plain Python value for JSON: 1.0 becomes 1."""
+    """Convert a label to a plain Python value for JSON, so 1.0 becomes 1."""
     if isinstance(label, float | np.floating) and float(label).is_integer():
         return int(label)
     return label.item() if isinstance(label, np.generic) else label

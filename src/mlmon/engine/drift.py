@@ -5,11 +5,13 @@ in units of the reference standard deviation, PSI and the Jensen–Shannon dista
 ten reference-decile bins. Categorical columns get a chi-square test of homogeneity,
 PSI and Jensen–Shannon on the categories.
 
-A column drifts when the change is both significant (test p-value below `alpha` after
-Holm's correction across the columns tested) and material (PSI or normed Wasserstein
-≥ 0.1 for numeric columns; Jensen–Shannon or PSI ≥ 0.1 for categorical ones), so a
-trivial shift in a huge window does not alarm. The dataset drifts when any column does:
-Holm's correction keeps the chance of that on unchanged data at most `alpha`.
+A column drifts when the change is both significant and material. Significant: the test
+p-value is below `alpha` after Holm's correction across the columns tested. Material:
+PSI or normed Wasserstein ≥ 0.1 for numeric columns, Jensen–Shannon or PSI ≥ 0.1 for
+categorical ones. So a trivial shift in a huge window does not alarm.
+
+The dataset drifts when any column does. Holm's correction keeps the chance of that on
+unchanged data at most `alpha`.
 
 `Reference` sorts each reference column and computes its bin edges once; comparing
 several current windows against it repeats none of that work.
@@ -267,7 +269,7 @@ def _categorical(reference: ReferenceColumn, values: np.ndarray) -> ColumnDrift:
         drifted = other > 0
         return ColumnDrift(
             status="constant",
-            message=f"reference holds one category ({value!r}); {other} current value(s) differ",
+            message=f"reference contains one category ({value!r}); {other} current value(s) differ",
             drifted=drifted,
             severity=_severity(scores["psi"], None) if drifted else "none",
             **{**base, "method": "constant"},
@@ -278,7 +280,7 @@ def _categorical(reference: ReferenceColumn, values: np.ndarray) -> ColumnDrift:
 def _scored(
     base: dict[str, Any], reference_rows: int, current_rows: int, p_value: float
 ) -> ColumnDrift:
-    """A column with scores; the verdict is filled in by `_verdicts` across columns."""
+    """Build a scored column; `_verdicts` decides `drifted` later, across all columns."""
     if min(reference_rows, current_rows) < MIN_ROWS:
         return ColumnDrift(
             status="insufficient_data",

@@ -5,9 +5,9 @@ the Kolmogorov–Smirnov statistic, the Wasserstein distance and the bin counts 
 Jensen–Shannon. Results equal scipy's (`ks_2samp`, `wasserstein_distance`,
 `chi2_contingency`, `jensenshannon`) to rounding; the tests check that.
 
-Only `scipy.special` is imported for the common large-sample case; `scipy.stats`
-(about three times slower to import) is loaded only for the small-sample exact KS
-p-value and the rare asymptotic regions handled by its own code.
+The common large-sample case imports only `scipy.special`. `scipy.stats`, about three
+times slower to import, is loaded only for the exact KS p-value of small samples and
+for the rare asymptotic regions that only its own code handles.
 """
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ def kolmogorov_sf(x: float, n: float) -> float:
 
 # Between these effective sample sizes `smirnov_sf` sums the one-sided Smirnov series
 # vectorised in log space; scipy's scalar O(n) loop takes about a second at n = 500 000.
-# The range is where the two were checked to agree to 1e-12; outside it scipy answers.
+# The two were checked to agree to 1e-12 in this range, and scipy is used outside it.
 SMIRNOV_VECTOR_ABOVE = 20_000
 SMIRNOV_VECTOR_UP_TO = 1_000_000
 
@@ -176,8 +176,8 @@ def smirnov_sf(n: float, x: float) -> float:
     """P(D+_n ≥ x), the one-sided KS tail, by the exact Smirnov–Birnbaum–Tingey series.
 
     x·Σ_j C(n, j) (x + j/n)^(j−1) (1 − x − j/n)^(n−j) over j ≤ n(1 − x). Each term is
-    taken in logarithms with Stirling's formula written so that the n·log n parts cancel
-    on paper rather than in floating point; what remains is of order n·x, so the sum
+    taken in logarithms with Stirling's formula, arranged so that the n·log n parts cancel
+    on paper rather than in floating point. What remains is of order n·x, so the sum
     keeps about 12 significant digits. Terms below e^−60 of the largest are skipped.
     """
     from scipy.special import smirnov

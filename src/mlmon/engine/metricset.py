@@ -14,7 +14,7 @@ class MetricSet:
     """Metrics of one task on one window of predictions.
 
     `values` maps every metric of the task to a float, or to None when the metric is
-    undefined on this data; `undefined` then holds the reason. `rows` counts the rows
+    undefined on this data; `undefined` then contains the reason. `rows` counts the rows
     given, `rows_used` those that entered the metrics (actual present, values finite).
     `notes` carries facts a reader needs to trust a value, such as how many rows `mape`
     left out because their actual is zero.

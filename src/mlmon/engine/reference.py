@@ -1,7 +1,7 @@
 """The reference window of a drift comparison, prepared once and reused.
 
-Each numeric column is sorted (NaN and ±inf dropped and counted) and its decile bin
-edges and bin counts are computed; each categorical column is counted by category.
+Each numeric column is sorted (NaN and ±inf dropped and counted), and its decile bin
+edges and bin counts are computed. Each categorical column is counted by category.
 Comparing many current windows against one `Reference` repeats none of this work.
 """
 
@@ -56,7 +56,7 @@ def categorical_counts(values: np.ndarray) -> tuple[Counter, int]:
 
 @dataclass
 class ReferenceColumn:
-    """What one reference column contributes to every comparison, computed once."""
+    """One reference column's sorted values, bins or category counts, computed once."""
 
     name: str
     kind: str  # "numeric" or "categorical"

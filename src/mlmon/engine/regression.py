@@ -20,8 +20,8 @@ REGRESSION_METRICS = ("mae", "mse", "rmse", "mape", "r2", "pearson_r", "directio
 def regression_metrics(prediction: Any, actual: Any) -> MetricSet:
     """Compute every regression metric on paired predictions and actuals.
 
-    Rows where either value is missing, NaN or infinite are dropped first; `rows_used`
-    says how many remain.
+    Rows where either value is missing, NaN or infinite are dropped first, and
+    `rows_used` is the number that remain.
     """
     predicted = as_float_array(prediction)
     observed = as_float_array(actual)

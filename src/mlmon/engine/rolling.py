@@ -3,7 +3,7 @@
 A prediction log is a DataFrame with the columns `prediction`, `actual` (may be null
 until the outcome is known), and optionally `score` and `timestamp` (ISO-8601 text,
 datetimes, or epoch seconds or milliseconds). Rows with a null actual never enter a
-metric; `rows` and `rows_used` in the result say how many were left out.
+metric, and `rows` minus `rows_used` in the result is the number left out.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def sort_by_time(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def last_rows(frame: pd.DataFrame, n: int) -> pd.DataFrame:
-    """The newest `n` rows (by timestamp when there is one, else by position)."""
+    """Return the newest `n` rows (by timestamp when there is one, else by position)."""
     if n <= 0:
         raise ValueError(f"window of {n} rows: use a positive number")
     if "timestamp" in frame.columns:
@@ -134,7 +134,7 @@ def time_window(frame: pd.DataFrame, period: str, end: pd.Timestamp | None = Non
 def window_series(
     frame: pd.DataFrame, task: str, metric: str, window_rows: int, **options: Any
 ) -> pd.DataFrame:
-    """One metric over consecutive, non-overlapping windows of `window_rows` rows.
+    """Compute one metric over consecutive, non-overlapping windows of `window_rows` rows.
 
     Windows are cut from the newest row backwards, so the last window always ends at the
     newest row and only the oldest rows may be left over. Returns columns `end_timestamp`
