@@ -41,7 +41,7 @@ class Fault(StrEnum):
     SLOW = "slow"  # forward after sleeping `delay_s`
     TRUNCATED = "truncated"  # forward, but send only the first half of the JSON body
     CUT_OFF = "cut-off"  # announce the full length, send half, close the connection
-    HOST_REJECTED = "host"  # forward with a foreign Host header; the server answers 403
+    HOST_REJECTED = "host"  # forward with a foreign Host header, so the server returns 403
     UNAUTHENTICATED = "401"  # every request gets 401, as behind an auth proxy
 
 
@@ -55,7 +55,7 @@ class RecordedRequest:
 
 @dataclass
 class FaultProxy:
-    """Forwards to `upstream` unless `fault` says otherwise; records every request."""
+    """Forwards to `upstream` unless a `fault` is set, and records every request."""
 
     upstream: str
     fault: Fault = Fault.NONE

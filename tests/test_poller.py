@@ -1,6 +1,6 @@
 """The poller against its own small server: sampled first loads, tail refreshes, idle cost.
 
-The server here holds 30 runs, so the request counts show that an idle poll does not
+The server here contains 30 runs, so the request counts show that an idle poll does not
 grow with the number of runs. Expected history values come from MlflowClient's full
 `get_metric_history`, an independent path through MLflow.
 """
@@ -115,12 +115,13 @@ async def test_first_poll_samples_every_chart_run(poller_server, proxy, source):
     expected = _full_history(poller_server.handle.uri, poller_server.run_ids[5])
     series = next(item for item in snapshot.series if item.run_id == poller_server.run_ids[5])
     steps = [point.step for point in series.points]
-    assert steps[0] == 0 and steps[-1] == STEPS - 1
+    assert steps[0] == 0
+    assert steps[-1] == STEPS - 1
     assert 40 <= len(steps) <= 60
     assert all(point.value == pytest.approx(expected[point.step]) for point in series.points)
 
 
-async def test_idle_poll_costs_the_same_few_requests_for_3_or_30_runs(poller_server, proxy, source):
+async def test_idle_poll_cost_independent_of_run_count(poller_server, proxy, source):
     counts = {}
     for size in (3, RUNS):
         poller = Poller(source, source.settings)
@@ -169,7 +170,7 @@ async def test_refresh_fetches_only_the_new_tail(poller_server, proxy, source):
         assert series.points[0].step == 0
 
 
-async def test_bad_history_response_keeps_the_rest_of_the_screen(poller_server, proxy, source):
+async def test_poll_bad_history_keeps_other_data(poller_server, proxy, source):
     poller = Poller(source, source.settings)
     first = await poller.poll(_view(poller_server.run_ids[:4]))
     proxy.set_fault(Fault.TRUNCATED)
@@ -231,7 +232,7 @@ async def test_paging_drops_runs_seen_on_an_earlier_page():
     assert [run.run_id for run in runs] == ["a", "b", "c"]
 
 
-async def test_a_page_token_that_never_advances_stops_paging():
+async def test_paging_stops_on_repeated_token():
     pages = {
         None: {"runs": [_raw_run("a")], "next_page_token": "same"},
         "same": {"runs": [_raw_run("a")], "next_page_token": "same"},
@@ -260,7 +261,7 @@ async def test_poll_never_raises_source_error(poller_server):
     assert snapshot.models == ()
 
 
-async def test_new_version_and_moved_alias_show_on_the_next_poll(poller_server, proxy, source):
+async def test_models_new_version_and_alias_appear(poller_server, proxy, source):
     client = MlflowClient(
         tracking_uri=poller_server.handle.uri, registry_uri=poller_server.handle.uri
     )

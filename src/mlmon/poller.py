@@ -4,7 +4,7 @@ The poller never touches widgets. The TUI runs `poll()` in an exclusive worker, 
 the Snapshot it returns, and schedules the next cycle after `next_delay()` seconds, so
 polls never overlap. On failure the last good data is returned again with the
 connection marked unreachable or in error, so stale data stays on screen, and
-`next_delay()` backs off until the server answers again.
+`next_delay()` backs off until the server responds again.
 
 A poll asks only for what is on screen and only for what changed: registered models and
 all their versions (two requests), the runs behind the selected model's versions and the

@@ -113,7 +113,8 @@ async def test_sampled_history_keeps_first_and_last_point(source_case):
     histories = await source_case.source.metric_histories([run_id, "f" * 32], "loss", max_points=10)
     steps = [point.step for point in histories[run_id]]
     assert 2 <= len(steps) <= 12
-    assert steps[0] == 0 and steps[-1] == STEPS - 1
+    assert steps[0] == 0
+    assert steps[-1] == STEPS - 1
     assert steps == sorted(steps)
     assert histories["f" * 32] == []
 
@@ -139,7 +140,8 @@ async def test_nan_and_infinity_survive_the_round_trip(source_case):
     assert math.isnan(values[0])
     assert values[1:] == [math.inf, -math.inf, 1.5]
     run = (await source_case.source.get_runs([run_id]))[0]
-    assert run.metrics[SPECIAL_KEY].value == 1.5 and run.metrics[SPECIAL_KEY].step == 3
+    assert run.metrics[SPECIAL_KEY].value == 1.5
+    assert run.metrics[SPECIAL_KEY].step == 3
 
 
 async def test_artifacts_list_one_level_and_download(source_case, tmp_path):

@@ -61,7 +61,7 @@ class _CachedHistory:
 class HistoryCache:
     """Sampled metric histories per (run, key), refreshed by fetching only new tails.
 
-    A run's latest value from `runs/search` tells whether its history changed: if its
+    A run's latest value from `runs/search` shows whether its history changed: if its
     step and timestamp match the cached ones, no request is sent. A changed run gets only
     the steps from its last cached step on (inclusive, so a value logged again at that
     step replaces the old one). Runs whose tails start at the same step share one call.
@@ -92,7 +92,7 @@ class HistoryCache:
             elif entry.latest != marker:
                 last_step = entry.points[-1].step if entry.points else 0
                 if value.step < last_step:
-                    fresh.append(run_id)  # the history was rewritten below what we hold
+                    fresh.append(run_id)  # the history was rewritten below the cached points
                 else:
                     tails.setdefault(last_step, []).append(run_id)
 

@@ -1,7 +1,7 @@
 """`LocalSource`: a local MLflow store (sqlite: or file:) read through MlflowClient.
 
-MlflowClient is synchronous and takes over a second to import, so the client is built
-and every call runs in a worker thread (`asyncio.to_thread`); the event loop never waits
+MlflowClient is synchronous and takes over a second to import. The client is built and
+every call runs in a worker thread (`asyncio.to_thread`), so the event loop never waits
 on it. The registry URI is the tracking URI: a local store keeps both in one database.
 A sqlite store that does not exist raises `SourceError` instead of being created, since
 mlmon only reads.

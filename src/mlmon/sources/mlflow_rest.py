@@ -33,14 +33,15 @@ from mlmon.tracking import (
 )
 
 API = "/api/2.0/mlflow"
-# Server-side limits (MLflow 2.9-3.x): run ids per bulk-interval call, points per run.
+# Server-side limits (as in MLflow 3.17's handlers): run ids per bulk-interval call,
+# points per run.
 MAX_RUNS_PER_HISTORY_CALL = 100
 MAX_POINTS_PER_RUN = 2500
 # Page sizes: registered-models/search allows 1,000, model-versions/search 200,000.
 _MODELS_PAGE = 1000
 _VERSIONS_PAGE = 10_000
 _EXPERIMENTS_PAGE = 1000
-# Longest time model versions are reused while their registered models look unchanged.
+# Maximum age in seconds of model versions reused while their registered models look unchanged.
 VERSIONS_MAX_AGE_S = 300.0
 # Run ids per `attributes.run_id IN (...)` filter; keeps the filter string under ~20 kB.
 _RUN_IDS_PER_SEARCH = 500
@@ -199,7 +200,7 @@ class RestSource:
         if not wanted:
             return histories
         if (start_step is None) != (end_step is None):
-            # The server needs both bounds; an open end is the largest step it stores.
+            # The server needs both bounds, so an open end becomes the largest 64-bit step.
             start_step = 0 if start_step is None else start_step
             end_step = 2**63 - 1 if end_step is None else end_step
         points = min(max(int(max_points), 1), MAX_POINTS_PER_RUN)
@@ -306,7 +307,7 @@ class RestSource:
                 if isinstance(item, dict):
                     items.setdefault(_item_id(item, id_key, len(items)), item)
             token = response.get("next_page_token") or None
-            # A token seen before would loop forever (servers with a broken pager do this).
+            # A token seen before would loop forever (some 3.x servers repeat one).
             if not token or token in seen_tokens or (limit is not None and len(items) >= limit):
                 break
             seen_tokens.add(token)

@@ -4,7 +4,7 @@
 monitor built on it shows nothing for minutes. This transport uses short timeouts, a few
 retries with exponential backoff (honouring `Retry-After`), and a cap on concurrent
 requests, and turns every failure into a `SourceError` whose title names the server and
-the request and whose fix says what to do. Credentials come from MLflow's own
+the request and whose fix names the next step. Credentials come from MLflow's own
 environment variables and are never logged.
 """
 
@@ -40,7 +40,7 @@ _TRUE_VALUES = {"1", "true", "yes", "on"}
 
 
 class RateLimitedError(SourceError):
-    """The server answered 429 or 503 with a `Retry-After` longer than one poll may wait."""
+    """The server returned 429, or 503 with a `Retry-After` longer than one poll may wait."""
 
     def __init__(self, title: str, fix: str, retry_after: float | None) -> None:
         super().__init__(SourceErrorKind.RATE_LIMITED, title, fix)
