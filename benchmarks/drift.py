@@ -9,10 +9,10 @@ four ways:
 - mlmon cached: `compare(prepared_reference, current_data)`;
 - floor: sorting every current column once (what any exact KS must pay).
 
-It checks that every score equals the baseline to 1e-9 (relative), measures the peak
-memory of a cold comparison with tracemalloc against the raw size of the two windows,
-and times `mlmon drift ref.parquet cur.parquet --format json` end to end against a plain
-script doing the same with pandas and scipy.
+It checks that every score equals the baseline to 1e-9 (relative). It measures the peak
+memory of a cold comparison with tracemalloc against the raw size of the two windows.
+It also times `mlmon drift ref.parquet cur.parquet --format json` end to end against a
+plain script doing the same with pandas and scipy.
 
     python benchmarks/drift.py            # full run, a few minutes on 2 cores
     python benchmarks/drift.py --quick    # 100k only, no end-to-end
@@ -58,7 +58,7 @@ def make_windows(rows: int, seed: int = 0) -> tuple[dict, dict]:
 
 
 def baseline(reference: dict, current: dict) -> dict[str, dict[str, float]]:
-    """The plain per-column loop a data scientist would write."""
+    """Compute the scores with the plain per-column loop a data scientist would write."""
     from scipy import stats
 
     result = {}

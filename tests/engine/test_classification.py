@@ -97,7 +97,8 @@ def test_float_and_bool_labels_compare_as_numbers():
 
 def test_rows_missing_a_label_are_dropped():
     result = classification_metrics([1, None, 0, 1], [1, 0, None, 0])
-    assert result.rows == 4 and result.rows_used == 2
+    assert result.rows == 4
+    assert result.rows_used == 2
     assert result.values["accuracy"] == 0.5
 
 

@@ -49,7 +49,8 @@ def test_detects_classification_and_regression():
 def test_rows_without_actual_are_counted_not_used():
     frame = pd.DataFrame({"prediction": [1.0, 2.0, 3.0], "actual": [1.5, None, 2.0]})
     result = compute_metrics(frame, "regression")
-    assert result.rows == 3 and result.rows_used == 2
+    assert result.rows == 3
+    assert result.rows_used == 2
     assert result.values["mae"] == pytest.approx(0.75)
     assert "1 row" in result.notes["actual"]
 
@@ -111,7 +112,8 @@ def test_current_and_previous_by_rows_and_by_time():
         skm.mean_absolute_error(ordered["actual"][20:40], ordered["prediction"][20:40])
     )
     current, previous = current_and_previous(frame, "regression", "30D")
-    assert current.rows == 30 and previous.rows == 30
+    assert current.rows == 30
+    assert previous.rows == 30
     _, none = current_and_previous(frame, "regression", "90D")
     assert none is None
 
