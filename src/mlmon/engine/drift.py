@@ -175,7 +175,7 @@ def _compare_column(
 
 
 def _numeric(reference: ReferenceColumn, values: np.ndarray) -> ColumnDrift:
-    current = np.sort(values[np.isfinite(values)])
+    current = stats.sorted_finite(values)
     missing = len(values) - len(current)
     scores: dict[str, float | None] = dict.fromkeys(SCORE_NAMES)
     base = {

@@ -22,6 +22,18 @@ KS_EXACT_MAX_ROWS = 10_000
 DECILES = np.linspace(0.1, 0.9, 9)
 
 
+def sorted_finite(values: np.ndarray) -> np.ndarray:
+    """Return the finite values of a float array, sorted.
+
+    Sorting first and slicing is one pass cheaper than masking first: numpy sorts −inf
+    first and +inf, then NaN, last, so the finite values form one slice.
+    """
+    ordered = np.sort(values)
+    low = np.searchsorted(ordered, -np.inf, side="right")
+    high = np.searchsorted(ordered, np.inf, side="left")
+    return ordered[low:high]
+
+
 def quantile_edges(sorted_values: np.ndarray, quantiles: np.ndarray = DECILES) -> np.ndarray:
     """Bin edges at `quantiles` of a sorted sample, duplicates merged.
 
@@ -92,19 +104,17 @@ def ks_wasserstein(reference: np.ndarray, current: np.ndarray) -> tuple[float, f
     n1, n2 = len(reference), len(current)
     total = n1 + n2
     index = np.int32 if total < 2**31 - 1 else np.int64
-    # Position of each value in the merged order: its rank in its own sample plus the
-    # count of values before it in the other sample.
+    # Position of each reference value in the merged order: its rank among the reference
+    # values plus the count of current values below it. Current values fill the other
+    # slots in their own order, which saves a second binary search.
     ref_at = np.searchsorted(current, reference, side="left").astype(index, copy=False)
     ref_at += np.arange(n1, dtype=index)
-    cur_at = np.searchsorted(reference, current, side="right").astype(index, copy=False)
-    cur_at += np.arange(n2, dtype=index)
-
+    from_reference = np.zeros(total, dtype=bool)
+    from_reference[ref_at] = True
     merged = np.empty(total)
     merged[ref_at] = reference
-    merged[cur_at] = current
-    from_reference = np.zeros(total, dtype=np.int8)
-    from_reference[ref_at] = 1
-    del ref_at, cur_at
+    del ref_at
+    merged[~from_reference] = current
 
     ref_count = np.cumsum(from_reference, dtype=index)
     del from_reference

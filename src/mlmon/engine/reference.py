@@ -88,8 +88,7 @@ class ReferenceColumn:
     @classmethod
     def _build(cls, name: str, values: np.ndarray) -> ReferenceColumn:
         if values.dtype.kind == "f":
-            finite = values[np.isfinite(values)]
-            ordered = np.sort(finite)
+            ordered = stats.sorted_finite(values)
             column = cls(name, "numeric", len(ordered), len(values) - len(ordered), ordered)
             if len(ordered):
                 column.std = float(np.std(ordered))
