@@ -103,8 +103,8 @@ def write_batch(batch: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def prediction_store(
+@pytest.fixture(scope="session", name="prediction_store")
+def prediction_store_fixture(
     mlflow_server, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[PredictionStore]:
     """The stores' content in the session's mlflow server (see the module docstring).

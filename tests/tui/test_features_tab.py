@@ -32,7 +32,7 @@ async def open_features(pilot, app) -> FeaturesTab:
     )
     await pilot.press("4")
     tab = screen.query_one(FeaturesTab)
-    await wait_for(pilot, lambda: tab.view is not None and tab.view.features, "features drawn")
+    await wait_for(pilot, lambda: tab.ready and tab.view.features, "features drawn")
     await pilot.press("tab")
     assert tab.ranking.has_focus, "Tab from the picker should reach the feature ranking"
     return tab
@@ -93,23 +93,15 @@ async def test_selecting_a_feature_shows_rank_drift_and_correlation(prediction_s
 
         known = log[log["actual"].notna()]
         relation = tab.view.relation(feature)
-        assert relation.with_actual == pytest.approx(
-            stats.pearsonr(known[feature], known["actual"]).statistic
-        )
+        assert relation.with_actual == pytest.approx(stats.pearsonr(known[feature], known["actual"]).statistic)
         abs_error = (known["prediction"] - known["actual"]).abs()
-        assert relation.with_abs_error == pytest.approx(
-            stats.pearsonr(known[feature], abs_error).statistic
-        )
+        assert relation.with_abs_error == pytest.approx(stats.pearsonr(known[feature], abs_error).statistic)
         assert f"{relation.with_actual:.3g}" in facts
 
         histogram = tab.view.histogram(feature)
         edges = histogram.edges
-        np.testing.assert_allclose(
-            histogram.reference, np.histogram(reference, edges)[0] / len(reference)
-        )
-        np.testing.assert_allclose(
-            histogram.current, np.histogram(current, edges)[0] / len(current)
-        )
+        np.testing.assert_allclose(histogram.reference, np.histogram(reference, edges)[0] / len(reference))
+        np.testing.assert_allclose(histogram.current, np.histogram(current, edges)[0] / len(current))
 
         # The choice survives a refresh.
         await pilot.press("r")
@@ -158,18 +150,14 @@ async def test_bad_importance_file_is_named_and_the_good_type_still_ranks(predic
         assert "no reference data" in text_of(tab.query_one("#feature-facts"), width=120)
 
 
-async def test_a_version_without_feature_data_says_what_to_log(
-    prediction_store, mlflow_server
-) -> None:
+async def test_a_version_without_feature_data_says_what_to_log(prediction_store, mlflow_server) -> None:
     app = build_app(mlflow_server.uri, model_filter=(mlflow_server.seeded.model_name,))
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
-        await wait_for(
-            pilot, lambda: screen.snapshot and screen.snapshot.features, "features state"
-        )
+        await wait_for(pilot, lambda: screen.snapshot and screen.snapshot.features, "features state")
         await pilot.press("4")
         tab = screen.query_one(FeaturesTab)
-        await wait_for(pilot, lambda: tab.view is not None, "features drawn")
+        await wait_for(pilot, lambda: tab.ready, "features drawn")
         assert tab.has_class("-empty")
         message = text_of(tab.query_one("#features-empty"), width=200)
         assert f"{mlflow_server.seeded.model_name} v1" in message

@@ -46,7 +46,7 @@ async def open_predictions(pilot, app) -> PredictionsTab:
     )
     await pilot.press("3")
     tab = screen.query_one(PredictionsTab)
-    await wait_for(pilot, lambda: tab.view is not None, "predictions drawn")
+    await wait_for(pilot, lambda: tab.ready, "predictions drawn")
     await pilot.press("tab")
     assert tab.has_focus_within, "Tab from the picker should reach the Predictions tab"
     return tab
@@ -62,26 +62,19 @@ async def test_window_switching_matches_sklearn(prediction_store) -> None:
         # Default window: the newest 60 rows with actuals, against the 60 before them.
         now, before = known.tail(60), known.iloc[-120:-60]
         metrics = tab.view.metrics
-        assert metrics.current.values["accuracy"] == pytest.approx(
-            accuracy_score(now["actual"], now["prediction"])
-        )
+        assert metrics.current.values["accuracy"] == pytest.approx(accuracy_score(now["actual"], now["prediction"]))
         assert metrics.previous.values["accuracy"] == pytest.approx(
             accuracy_score(before["actual"], before["prediction"])
         )
-        assert metrics.current.values["precision"] == pytest.approx(
-            precision_score(now["actual"], now["prediction"])
-        )
-        assert metrics.current.values["recall"] == pytest.approx(
-            recall_score(now["actual"], now["prediction"])
-        )
-        assert metrics.current.values["f1"] == pytest.approx(
-            f1_score(now["actual"], now["prediction"])
-        )
+        assert metrics.current.values["precision"] == pytest.approx(precision_score(now["actual"], now["prediction"]))
+        assert metrics.current.values["recall"] == pytest.approx(recall_score(now["actual"], now["prediction"]))
+        assert metrics.current.values["f1"] == pytest.approx(f1_score(now["actual"], now["prediction"]))
         shown = text_of(tab.metrics_panel, width=56)
         assert f"{accuracy_score(now['actual'], now['prediction']) * 100:.1f}%" in shown
         assert "last 60 rows" in shown
 
         await pilot.press("w")
+        await wait_for(pilot, lambda: tab.ready, "the next window")
         assert tab.window.label == "last 250 rows"
         assert tab.view.metrics.previous is None
         assert tab.view.metrics.current.rows_used == len(known) == 3 * BATCH_ROWS + 25
@@ -90,12 +83,12 @@ async def test_window_switching_matches_sklearn(prediction_store) -> None:
         )
 
         await pilot.press("w")
+        await wait_for(pilot, lambda: tab.ready, "the next window")
         assert tab.window.label == "1 week"
         end = known["timestamp"].max()
         week = known[known["timestamp"] > end - pd.Timedelta(days=7)]
         earlier = known[
-            (known["timestamp"] > end - pd.Timedelta(days=14))
-            & (known["timestamp"] <= end - pd.Timedelta(days=7))
+            (known["timestamp"] > end - pd.Timedelta(days=14)) & (known["timestamp"] <= end - pd.Timedelta(days=7))
         ]
         assert tab.view.metrics.current.rows_used == len(week) == 14
         assert tab.view.metrics.current.values["accuracy"] == pytest.approx(
@@ -108,11 +101,10 @@ async def test_window_switching_matches_sklearn(prediction_store) -> None:
         assert labels == [0, 1]
         from sklearn.metrics import confusion_matrix
 
-        np.testing.assert_array_equal(
-            counts, confusion_matrix(week["actual"], week["prediction"], labels=[0, 1])
-        )
+        np.testing.assert_array_equal(counts, confusion_matrix(week["actual"], week["prediction"], labels=[0, 1]))
 
         await pilot.press("W", "W")
+        await wait_for(pilot, lambda: tab.ready, "the window two back")
         assert tab.window.label == "last 60 rows"
         assert "last 60 rows" in text_of(tab.query_one("#predictions-bar"), width=80)
 
@@ -131,12 +123,10 @@ async def test_views_table_sort_and_follow(prediction_store) -> None:
         # New rows arrive while following: the cursor moves to the new newest row.
         state = app.screen.snapshot.predictions
         frame = state.log.frame
-        extra = frame.tail(3).assign(
-            timestamp=frame["timestamp"].max() + pd.to_timedelta([1, 2, 3], unit="D")
-        )
+        extra = frame.tail(3).assign(timestamp=frame["timestamp"].max() + pd.to_timedelta([1, 2, 3], unit="D"))
         grown = replace(state, log=PredictionLog(pd.concat([frame, extra], ignore_index=True)))
         tab.show_snapshot(replace(app.screen.snapshot, predictions=grown), app.screen.selection)
-        await pilot.pause()
+        await wait_for(pilot, lambda: tab.ready, "the grown log")
         assert table.cursor_row == table.row_count - 1 == 4 * BATCH_ROWS + 2
 
         # Scrolled away: a refresh keeps the cursor on the same prediction.
@@ -155,7 +145,7 @@ async def test_views_table_sort_and_follow(prediction_store) -> None:
             ),
         )
         tab.show_snapshot(replace(app.screen.snapshot, predictions=more), app.screen.selection)
-        await pilot.pause()
+        await wait_for(pilot, lambda: tab.ready, "the log grown again")
         assert not table.following
         assert table.get_row_at(table.cursor_row)[0].plain == chosen
 
@@ -205,14 +195,10 @@ async def test_returns_show_trading_extras_and_rising_rmse(prediction_store) -> 
         )
         returns = np.sign(now["prediction"]) * now["actual"]
         trading = view.metrics.trading.values
-        assert trading["sharpe"] == pytest.approx(
-            returns.mean() / returns.std(ddof=1) * math.sqrt(252)
-        )
+        assert trading["sharpe"] == pytest.approx(returns.mean() / returns.std(ddof=1) * math.sqrt(252))
         assert trading["total_return"] == pytest.approx(np.prod(1 + returns) - 1)
         wealth = np.concatenate([[1.0], np.cumprod(1 + returns)])
-        assert trading["max_drawdown"] == pytest.approx(
-            (wealth / np.maximum.accumulate(wealth) - 1).min()
-        )
+        assert trading["max_drawdown"] == pytest.approx((wealth / np.maximum.accumulate(wealth) - 1).min())
         assert trading["win_rate"] == pytest.approx((returns > 0).sum() / (returns != 0).sum())
         assert "sharpe" in text_of(tab.metrics_panel, width=120)
 
@@ -220,9 +206,7 @@ async def test_returns_show_trading_extras_and_rising_rmse(prediction_store) -> 
         assert view.trend_rows == 60
         expected = [
             math.sqrt(mean_squared_error(chunk["actual"], chunk["prediction"]))
-            for chunk in (
-                frame.iloc[start : start + 60] for start in range(RETURN_ROWS % 60, RETURN_ROWS, 60)
-            )
+            for chunk in (frame.iloc[start : start + 60] for start in range(RETURN_ROWS % 60, RETURN_ROWS, 60))
         ]
         np.testing.assert_allclose(view.trend["value"], expected)
         assert expected[-1] > 2 * expected[0]

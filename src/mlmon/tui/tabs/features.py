@@ -11,6 +11,9 @@ Importance type, view and highlighted feature survive every refresh.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from functools import partial
 from typing import ClassVar
 
 from rich.text import Text
@@ -19,6 +22,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ContentSwitcher, OptionList, Static
+from textual.worker import Worker, WorkerState
 
 from mlmon.insights import FeaturesState, PredictionsState
 from mlmon.snapshot import Snapshot
@@ -26,7 +30,10 @@ from mlmon.tui.tabs.base import Selection
 from mlmon.tui.widgets.features_panels import CorrelationPanel, FeatureDetail, ImportanceList
 from mlmon.tui.widgets.features_view import FeaturesView
 
+log = logging.getLogger(__name__)
+
 VIEWS = ("importance", "correlation")
+VIEW_GROUP = "features-view"
 
 
 class FeaturesTab(Vertical):
@@ -48,6 +55,8 @@ class FeaturesTab(Vertical):
         self.view: FeaturesView | None = None
         self._states: tuple[FeaturesState | None, PredictionsState | None] = (None, None)
         self._built_for: tuple[object, object] | None = None
+        self._computed_for: tuple[object, object] | None = None
+        self._worker: Worker[tuple[object, FeaturesView]] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="features-bar")
@@ -88,10 +97,42 @@ class FeaturesTab(Vertical):
             features.files if features else None,
             predictions.log if predictions else None,
         )
-        if self.view is None or key != self._built_for:
-            self._built_for = key
-            self.view = FeaturesView.build(features, predictions)
-        self._draw()
+        if key == self._built_for:
+            self._draw()
+            return
+        self._built_for = key
+        # Drift sorts every feature column: built in a thread, a newer request cancels it.
+        self._worker = self.run_worker(
+            partial(_keyed, key, partial(FeaturesView.build, features, predictions)),
+            name="features view",
+            group=VIEW_GROUP,
+            exclusive=True,
+            thread=True,
+            exit_on_error=False,
+        )
+
+    @property
+    def ready(self) -> bool:
+        """True when the view on screen was computed from the newest states."""
+        return self._built_for is not None and self._computed_for == self._built_for
+
+    @on(Worker.StateChanged)
+    def _view_built(self, event: Worker.StateChanged) -> None:
+        if event.worker is not self._worker:
+            return
+        event.stop()
+        if event.state is WorkerState.SUCCESS:
+            key, view = event.worker.result
+            if key != self._built_for:
+                return
+            self._computed_for = key
+            self.view = view
+            self._draw()
+        elif event.state is WorkerState.ERROR:
+            log.error("features view failed", exc_info=event.worker.error)
+            errors = self.query_one("#features-errors", Static)
+            errors.update(Text(f"Computing the feature view failed: {event.worker.error}", style="bold red"))
+            errors.display = True
 
     def _draw(self) -> None:
         features = self._states[0]
@@ -158,15 +199,17 @@ class FeaturesTab(Vertical):
         """Switch between the ranking with detail and the correlation matrix."""
         self.view_name = VIEWS[(VIEWS.index(self.view_name) + 1) % len(VIEWS)]
         switcher = self.query_one("#features-views", ContentSwitcher)
-        switcher.current = (
-            "features-main" if self.view_name == "importance" else "features-correlation"
-        )
+        switcher.current = "features-main" if self.view_name == "importance" else "features-correlation"
         # Keep the focus inside the tab so its keys keep working.
         if self.view_name == "importance":
             self.ranking.focus()
         else:
             self.query_one(CorrelationPanel).focus()
         self._update_bar()
+
+
+def _keyed(key: object, build: Callable[[], FeaturesView]) -> tuple[object, FeaturesView]:
+    return key, build()
 
 
 def _error_lines(state: FeaturesState | None) -> list[str]:

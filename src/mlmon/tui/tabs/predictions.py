@@ -17,13 +17,18 @@ A view, window and sort chosen here survive every refresh.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from functools import partial
 from typing import ClassVar
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ContentSwitcher, Static
+from textual.worker import Worker, WorkerState
 
 from mlmon.insights import PredictionsState
 from mlmon.snapshot import Snapshot
@@ -33,7 +38,10 @@ from mlmon.tui.widgets.predictions_panels import ConfusionPanel, MetricsPanel
 from mlmon.tui.widgets.predictions_table import RecentPredictions
 from mlmon.tui.widgets.predictions_view import DEFAULT_WINDOW, WINDOWS, PredictionsView, Window
 
+log = logging.getLogger(__name__)
+
 VIEWS = ("overview", "table", "errors", "task", "trend")
+VIEW_GROUP = "predictions-view"
 
 
 class PredictionsTab(Vertical, can_focus=True):
@@ -55,6 +63,8 @@ class PredictionsTab(Vertical, can_focus=True):
         self.state: PredictionsState | None = None
         self.view: PredictionsView | None = None
         self._drawn_for: tuple[object, int] | None = None
+        self._computed_for: tuple[object, int] | None = None
+        self._worker: Worker[tuple[object, PredictionsView]] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="predictions-bar")
@@ -65,9 +75,7 @@ class PredictionsTab(Vertical, can_focus=True):
                 with Horizontal(classes="overview-row"):
                     yield TimeChart("prediction and actual", id="predictions-time")
                     yield MetricsPanel(id="predictions-metrics")
-                yield LineChart(
-                    "main metric over windows", id="predictions-trend-small", classes="wide-only"
-                )
+                yield LineChart("main metric over windows", id="predictions-trend-small", classes="wide-only")
             yield RecentPredictions(id="predictions-table")
             with Horizontal(id="predictions-errors-view"):
                 yield ScatterChart("prediction vs actual", id="predictions-scatter")
@@ -105,14 +113,19 @@ class PredictionsTab(Vertical, can_focus=True):
         self.state = state
         self._redraw()
 
-    def _redraw(self, force: bool = False) -> None:
+    @property
+    def ready(self) -> bool:
+        """True when the view on screen was computed for the current log and window."""
+        return self._drawn_for is not None and self._computed_for == self._drawn_for
+
+    def _redraw(self) -> None:
         state = self.state
         empty = self.query_one("#predictions-empty", Static)
         errors = self.query_one("#predictions-errors", Static)
-        log = state.log if state else None
+        prediction_log = state.log if state else None
         errors.update(Text("\n".join(_error_lines(state)), style="bold red") if state else "")
-        errors.display = bool(state and (state.error or (log and log.errors)))
-        if state is None or log is None or log.rows == 0:
+        errors.display = bool(state and (state.error or (prediction_log and prediction_log.errors)))
+        if state is None or prediction_log is None or prediction_log.rows == 0:
             self.set_class(True, "-empty")
             empty.update(Text(_empty_message(state)))
             self._drawn_for = None
@@ -120,17 +133,45 @@ class PredictionsTab(Vertical, can_focus=True):
             return
         self.set_class(False, "-empty")
 
-        key = (log, self.window_index)
-        if not force and key == self._drawn_for:
+        key = (prediction_log, self.window_index)
+        if key == self._drawn_for:
             return
         self._drawn_for = key
         options = {
             "periods_per_year": state.periods_per_year,
             "risk_free_rate": state.risk_free_rate,
         }
-        self.view = PredictionsView.build(log.frame, self.window, state.task, options)
-        self._draw(self.view)
-        self._update_bar()
+        # A few thousand rows take up to a few hundred ms (the trend computes one metric
+        # set per window), so the view is built in a thread; a newer request cancels it.
+        build = partial(PredictionsView.build, prediction_log.frame, self.window, state.task, options)
+        self._worker = self.run_worker(
+            partial(_keyed, key, build),
+            name="predictions view",
+            group=VIEW_GROUP,
+            exclusive=True,
+            thread=True,
+            exit_on_error=False,
+        )
+
+    @on(Worker.StateChanged)
+    def _view_built(self, event: Worker.StateChanged) -> None:
+        if event.worker is not self._worker:
+            return
+        event.stop()
+        if event.state is WorkerState.SUCCESS:
+            key, view = event.worker.result
+            if key != self._drawn_for:
+                return
+            self._computed_for = key
+            self.view = view
+            self._draw(view)
+            self._update_bar()
+        elif event.state is WorkerState.ERROR:
+            name = self.state.model_name if self.state else None
+            log.error("predictions view of %s failed", name, exc_info=event.worker.error)
+            errors = self.query_one("#predictions-errors", Static)
+            errors.update(Text(f"Computing the metrics failed: {event.worker.error}", style="bold red"))
+            errors.display = True
 
     def _draw(self, view: PredictionsView) -> None:
         frame = view.frame
@@ -181,9 +222,7 @@ class PredictionsTab(Vertical, can_focus=True):
             (" w", "dim"),
         ]
         if self.view is not None and state is not None and state.log is not None:
-            task = self.view.task + (
-                " + trading" if self.view.trading and self.view.task != "trading" else ""
-            )
+            task = self.view.task + (" + trading" if self.view.trading and self.view.task != "trading" else "")
             parts.append((f"  {task}, {state.log.rows} rows", "dim"))
         if not self.has_focus_within:
             parts.append(("  (Tab to focus)", "dim"))
@@ -218,6 +257,10 @@ class PredictionsTab(Vertical, can_focus=True):
         """Compute the metrics over the next (or previous) window."""
         self.window_index = (self.window_index + step) % len(WINDOWS)
         self._redraw()
+
+
+def _keyed(key: object, build: Callable[[], PredictionsView]) -> tuple[object, PredictionsView]:
+    return key, build()
 
 
 def _view_id(name: str) -> str:

@@ -14,6 +14,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 from textual_plotext import PlotextPlot
 
+from mlmon.tui.format import shorten_middle
 from mlmon.tui.widgets.features_view import CURRENT_ROWS, FeaturesView
 
 if TYPE_CHECKING:
@@ -52,7 +53,8 @@ class ImportanceList(OptionList):
         values = [value for _, value in ranking if value is not None and not math.isnan(value)]
         largest = max((abs(value) for value in values), default=0.0)
         # Fit one line per feature: rank (3 cells), name, bar, and the value where there is room.
-        width = max(self.size.width - 1, 20)
+        # The content region excludes the scrollbar; before the first layout it is 0 wide.
+        width = max(self.scrollable_content_region.width - 1, 18)
         value_cells = 7 if width >= 40 else 0
         bar_cells = min(BAR_CELLS, max(3, (width - 3 - value_cells) // 3))
         name_cells = max(4, min(NAME_CELLS, width - 3 - bar_cells - value_cells - 1))
@@ -60,7 +62,7 @@ class ImportanceList(OptionList):
         for rank, (name, value) in enumerate(ranking, start=1):
             label = Text.assemble(
                 (f"{rank:>2} " if value is not None else " · ", "dim"),
-                (name[:name_cells].ljust(name_cells), ""),
+                (shorten_middle(name, name_cells).ljust(name_cells), ""),
                 " ",
                 (importance_bar(value, largest, bar_cells).ljust(bar_cells), "cyan"),
                 (format_importance(value).rjust(value_cells) if value_cells else "", "dim"),
