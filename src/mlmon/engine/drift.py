@@ -135,7 +135,7 @@ def compare(
         else list(dict.fromkeys([*reference.columns, *present]))
     )
     arrays = as_columns(current, [name for name in wanted if name in present])
-    current_rows = len(next(iter(arrays.values()))) if arrays else 0
+    current_rows = len(current[present[0]]) if present else 0
 
     def one(name: str) -> ColumnDrift:
         try:
