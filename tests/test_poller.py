@@ -22,6 +22,7 @@ from mlmon.config import Settings
 from mlmon.errors import SourceError, SourceErrorKind
 from mlmon.poller import RECOVERY_MAX_DELAY_S, Poller
 from mlmon.snapshot import ConnectionStatus, ViewRequest
+from mlmon.sources.history import FRESH_RUNS_PER_REQUEST
 from mlmon.sources.mlflow_rest import RestSource
 from tests.faultproxy import Fault, FaultProxy
 from tests.mlflow_server import ServerHandle, start_server
@@ -54,9 +55,7 @@ def poller_server(tmp_path_factory, isolated_environment) -> Iterator[PollerServ
         run_ids = []
         for index in range(RUNS):
             run_id = client.create_run(experiment_id, run_name=f"run-{index:02d}").info.run_id
-            metrics = [
-                Metric("loss", _loss(index, step), BASE_TIME + step, step) for step in range(STEPS)
-            ]
+            metrics = [Metric("loss", _loss(index, step), BASE_TIME + step, step) for step in range(STEPS)]
             client.log_batch(run_id, metrics=metrics)
             run_ids.append(run_id)
         client.create_registered_model(MODEL)
@@ -107,8 +106,8 @@ async def test_first_poll_samples_every_chart_run(poller_server, proxy, source):
     snapshot = await poller.poll(_view(poller_server.run_ids))
     assert snapshot.connection.status is ConnectionStatus.OK
     assert {series.run_id for series in snapshot.series} == set(poller_server.run_ids)
-    # 30 runs fit in one bulk call: one sampled request for the whole chart.
-    assert proxy.count("get-history-bulk-interval") == 1
+    # Whole histories come 10 runs a request: three sampled requests for 30 runs.
+    assert proxy.count("get-history-bulk-interval") == RUNS // FRESH_RUNS_PER_REQUEST
     labels = {series.run_id: series.label for series in snapshot.series}
     assert labels[poller_server.run_ids[0]] == "v1"
     assert labels[poller_server.run_ids[1]] == "v2 @challenger"
@@ -146,10 +145,7 @@ async def test_refresh_fetches_only_the_new_tail(poller_server, proxy, source):
     client = MlflowClient(tracking_uri=uri)
     for run_id in changed:
         last = max(_full_history(uri, run_id))
-        new = [
-            Metric("loss", 0.001 * step, BASE_TIME + step, step)
-            for step in range(last + 1, last + 21)
-        ]
+        new = [Metric("loss", 0.001 * step, BASE_TIME + step, step) for step in range(last + 1, last + 21)]
         client.log_batch(run_id, metrics=new)
     proxy.reset_count()
     snapshot = await poller.poll(view)
@@ -181,6 +177,21 @@ async def test_poll_bad_history_keeps_other_data(poller_server, proxy, source):
     assert "incomplete" in snapshot.errors["chart"] or "not a JSON" in snapshot.errors["chart"]
     assert snapshot.models == first.models
     assert snapshot.series == first.series
+
+
+async def test_poll_slow_history_marks_chart_only(poller_server, proxy):
+    proxy.delay_s = 5.0
+    proxy.set_fault(Fault.SLOW)
+    proxy.only_path = "get-history"
+    source = RestSource(proxy.uri, Settings(tracking_uri=proxy.uri, read_timeout=1.0))
+    try:
+        snapshot = await Poller(source, source.settings).poll(_view(poller_server.run_ids[:3]))
+    finally:
+        await source.aclose()
+    assert snapshot.connection.status is ConnectionStatus.OK
+    assert "did not respond within 1 s" in snapshot.errors["chart"]
+    assert snapshot.models
+    assert snapshot.series == ()
 
 
 async def test_backoff_grows_to_a_ceiling_and_resets(poller_server, proxy, source):
@@ -222,9 +233,7 @@ async def test_paging_drops_runs_seen_on_an_earlier_page():
         "t1": {"runs": [_raw_run("b"), _raw_run("c")], "next_page_token": "t2"},
         "t2": {},
     }
-    source = RestSource(
-        "http://127.0.0.1:9", Settings(tracking_uri="http://127.0.0.1:9"), _page_transport(pages)
-    )
+    source = RestSource("http://127.0.0.1:9", Settings(tracking_uri="http://127.0.0.1:9"), _page_transport(pages))
     try:
         runs = await source.search_runs(["1"])
     finally:
@@ -237,9 +246,7 @@ async def test_paging_stops_on_repeated_token():
         None: {"runs": [_raw_run("a")], "next_page_token": "same"},
         "same": {"runs": [_raw_run("a")], "next_page_token": "same"},
     }
-    source = RestSource(
-        "http://127.0.0.1:9", Settings(tracking_uri="http://127.0.0.1:9"), _page_transport(pages)
-    )
+    source = RestSource("http://127.0.0.1:9", Settings(tracking_uri="http://127.0.0.1:9"), _page_transport(pages))
     try:
         runs = await asyncio.wait_for(source.search_runs(["1"]), timeout=5)
     finally:
@@ -262,9 +269,7 @@ async def test_poll_never_raises_source_error(poller_server):
 
 
 async def test_models_new_version_and_alias_appear(poller_server, proxy, source):
-    client = MlflowClient(
-        tracking_uri=poller_server.handle.uri, registry_uri=poller_server.handle.uri
-    )
+    client = MlflowClient(tracking_uri=poller_server.handle.uri, registry_uri=poller_server.handle.uri)
     before = {model.name: model for model in await source.search_registered_models()}[MODEL]
     proxy.reset_count()
     again = {model.name: model for model in await source.search_registered_models()}[MODEL]

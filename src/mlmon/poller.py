@@ -63,10 +63,7 @@ class Poller:
         A rate-limited server's `Retry-After` is honoured when it is longer.
         """
         failures = self._connection.failures
-        if (
-            self._connection.status in (ConnectionStatus.OK, ConnectionStatus.CONNECTING)
-            or not failures
-        ):
+        if self._connection.status in (ConnectionStatus.OK, ConnectionStatus.CONNECTING) or not failures:
             return self.settings.refresh_seconds
         ceiling = max(self.settings.refresh_seconds, RECOVERY_MAX_DELAY_S)
         delay = min(RECOVERY_FIRST_DELAY_S * 2 ** min(failures - 1, 16), ceiling)
@@ -85,9 +82,7 @@ class Poller:
 
         previous = self._connection
         since = previous.since if previous.status is ConnectionStatus.OK and previous.since else now
-        self._connection = ConnectionState(
-            status=ConnectionStatus.OK, since=since, last_success=now
-        )
+        self._connection = ConnectionState(status=ConnectionStatus.OK, since=since, last_success=now)
         self._retry_after = None
         snapshot = replace(snapshot, connection=self._connection)
         self._last = snapshot
@@ -107,9 +102,10 @@ class Poller:
             try:
                 series = await self._series(model, runs, view)
             except SourceError as exc:
-                if exc.kind in _UNREACHABLE_KINDS:
+                if exc.kind is SourceErrorKind.UNREACHABLE:
                     raise
-                # A bad history response spoils the chart, not the rest of the screen.
+                # The server answered this poll's other requests, so a timed-out or bad
+                # history response spoils the chart only, not the rest of the screen.
                 log.warning("chart data from %s failed: %s", self.source.uri, exc)
                 errors["chart"] = f"{exc.title} {exc.fix}".strip()
                 previous = self._last.series if self._last is not None else ()
@@ -167,11 +163,7 @@ class Poller:
 
     def _failed(self, exc: SourceError, now: datetime) -> Snapshot:
         previous = self._connection
-        status = (
-            ConnectionStatus.UNREACHABLE
-            if exc.kind in _UNREACHABLE_KINDS
-            else ConnectionStatus.ERROR
-        )
+        status = ConnectionStatus.UNREACHABLE if exc.kind in _UNREACHABLE_KINDS else ConnectionStatus.ERROR
         since = previous.since if previous.status == status and previous.since else now
         self._connection = ConnectionState(
             status=status,
