@@ -1,8 +1,8 @@
 """Prediction and feature data for the selected model version, collected on each poll.
 
 The poller calls `InsightCollector.collect` once per cycle. Everything slow (listing and
-downloading artifacts, parsing tables) happens there, inside the poller's worker; the
-Predictions and Features tabs only slice the frames held in the resulting states. A
+downloading artifacts, parsing tables) happens there, inside the poller's worker. The
+Predictions and Features tabs only slice the frames in the resulting states. A
 failure becomes the `error` of the state it concerns and never fails the poll.
 """
 
@@ -31,7 +31,7 @@ DEFAULT_ALIAS = "champion"
 class PredictionsState:
     """One model version's prediction log and the task settings used to judge it.
 
-    `task` is the configured task (`auto` lets the engine decide); `error` is set when
+    `task` is the configured task, and `auto` lets the engine decide. `error` is set when
     the log could not be read at all, while `log.errors` names single bad batch files.
     """
 
@@ -89,9 +89,7 @@ class InsightCollector:
             await self._features(model, version),
         )
 
-    async def _predictions(
-        self, name: str, version: str | None, settings: ModelSettings
-    ) -> PredictionsState:
+    async def _predictions(self, name: str, version: str | None, settings: ModelSettings) -> PredictionsState:
         state = PredictionsState(
             model_name=name,
             version=version,

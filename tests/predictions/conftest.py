@@ -2,12 +2,13 @@
 
 `prediction_store` writes, once per session and with MLflow's own client:
 
-- `pred-classifier` v1: a LightGBM classifier trained under `mlflow.lightgbm.autolog`
-  (so the importance files are autolog's own), its training features under
-  `reference/`, and a predictions run with one batch per format (Parquet, CSV,
-  split-orient JSON, JSON Lines) plus an actuals-only batch that arrives late;
-- `pred-table`: a predictions run whose only table is written by `mlflow.log_table`;
-- `pred-broken`: a predictions run holding one good batch and three bad ones;
+- `pred-classifier` v1: a LightGBM classifier trained under `mlflow.lightgbm.autolog`,
+  so the importance files are autolog's own. Its training features are under
+  `reference/`. Its predictions run has one batch per format (Parquet, CSV,
+  split-orient JSON, JSON Lines) and an actuals-only batch that arrives late.
+- `pred-table`: a predictions run whose only table is written by `mlflow.log_table`.
+- `pred-broken`: a predictions run with one good batch and three bad ones, and a
+  training run whose gain importance file is corrupt.
 - `pred-returns`: a next-day return regressor whose errors grow halfway through.
 """
 
@@ -64,9 +65,7 @@ def label_of(features: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
     return (signal > 0).astype(int).to_numpy()
 
 
-def prediction_batch(
-    booster: object, rng: np.random.Generator, start: pd.Timestamp, shift: float
-) -> pd.DataFrame:
+def prediction_batch(booster: object, rng: np.random.Generator, start: pd.Timestamp, shift: float) -> pd.DataFrame:
     features = make_features(rng, BATCH_ROWS, shift)
     score = booster.predict(features[list(FEATURES)].to_numpy())  # type: ignore[attr-defined]
     batch = pd.DataFrame(
@@ -83,7 +82,7 @@ def prediction_batch(
 
 
 def write_batch(batch: pd.DataFrame, path: Path) -> Path:
-    """Write a batch in the format its file name says, as a producer would."""
+    """Write a batch in the format of its file extension, as a producer would."""
     if path.suffix == ".parquet":
         batch.to_parquet(path)
     elif path.suffix == ".csv":
@@ -96,17 +95,13 @@ def write_batch(batch: pd.DataFrame, path: Path) -> Path:
         path.write_text(out.to_json(orient="split", index=False), encoding="utf-8")
     elif path.suffix == ".jsonl":
         out = batch.copy()
-        out["timestamp"] = (out["timestamp"] - EPOCH) // pd.Timedelta(
-            milliseconds=1
-        )  # epoch milliseconds
+        out["timestamp"] = (out["timestamp"] - EPOCH) // pd.Timedelta(milliseconds=1)  # epoch milliseconds
         path.write_text(out.to_json(orient="records", lines=True), encoding="utf-8")
     return path
 
 
 @pytest.fixture(scope="session", name="prediction_store")
-def prediction_store_fixture(
-    mlflow_server, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[PredictionStore]:
+def prediction_store_fixture(mlflow_server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PredictionStore]:
     """The stores' content in the session's mlflow server (see the module docstring).
 
     Test modules outside this folder import this fixture; the content is written once
@@ -118,9 +113,7 @@ def prediction_store_fixture(
     yield _WRITTEN[mlflow_server.uri]
 
 
-def write_prediction_store(
-    uri: str, folder: Path, artifact_root: Path | None = None
-) -> PredictionStore:
+def write_prediction_store(uri: str, folder: Path, artifact_root: Path | None = None) -> PredictionStore:
     """Write the models and logs; `artifact_root` places a local store's artifacts."""
     import lightgbm as lgb
     import mlflow
@@ -140,9 +133,7 @@ def write_prediction_store(
         try:
             with mlflow.start_run(experiment_id=experiment, run_name="train-classifier") as run:
                 data = lgb.Dataset(training[list(FEATURES)], label=labels)
-                store.booster = lgb.train(
-                    {"objective": "binary", "verbose": -1, "num_leaves": 7}, data, 30
-                )
+                store.booster = lgb.train({"objective": "binary", "verbose": -1, "num_leaves": 7}, data, 30)
                 reference = write_batch(training.assign(label=labels), folder / "training.parquet")
                 mlflow.log_artifact(str(reference), artifact_path="reference")
         finally:
@@ -150,9 +141,7 @@ def write_prediction_store(
         store.classifier_run_id = run.info.run_id
         store.training = training
         client.create_registered_model("pred-classifier")
-        client.create_model_version(
-            "pred-classifier", f"runs:/{run.info.run_id}/model", run_id=run.info.run_id
-        )
+        client.create_model_version("pred-classifier", f"runs:/{run.info.run_id}/model", run_id=run.info.run_id)
 
         tags = {"mlmon.model": "pred-classifier", "mlmon.version": "1", "mlmon.role": "predictions"}
         predictions = client.create_run(experiment, run_name="predictions-v1", tags=tags)
@@ -164,9 +153,7 @@ def write_prediction_store(
                 # The newest batch has no actuals yet: they arrive in a later file.
                 batch["actual"] = np.nan
             store.batches.append(batch)
-            path = write_batch(
-                batch.assign(actual=batch["actual"]), folder / f"2024-{month + 1:02d}{suffix}"
-            )
+            path = write_batch(batch.assign(actual=batch["actual"]), folder / f"2024-{month + 1:02d}{suffix}")
             client.log_artifact(store.predictions_run_id, str(path), artifact_path="predictions")
         newest = store.batches[-1]
         store.late_actuals = pd.DataFrame(
@@ -184,9 +171,7 @@ def write_prediction_store(
             "mlmon.version": "1",
             "mlmon.role": "predictions",
         }
-        with mlflow.start_run(
-            experiment_id=experiment, run_name="predictions-table", tags=table_tags
-        ) as table_run:
+        with mlflow.start_run(experiment_id=experiment, run_name="predictions-table", tags=table_tags) as table_run:
             table = prediction_batch(store.booster, rng, pd.Timestamp(2024, 6, 1), 0.0)
             table["timestamp"] = table["timestamp"].map(lambda t: t.isoformat())
             mlflow.log_table(table, artifact_file="logged/predictions_table.json")
@@ -209,9 +194,7 @@ def write_prediction_store(
         latin1 = folder / "c-latin1.csv"
         latin1.write_bytes("timestamp,prediction,région\n2024-03-01,1,Zürich\n".encode("latin-1"))
         empty = folder / "d-empty.json"
-        empty.write_text(
-            json.dumps({"columns": ["timestamp", "prediction"], "data": []}), encoding="utf-8"
-        )
+        empty.write_text(json.dumps({"columns": ["timestamp", "prediction"], "data": []}), encoding="utf-8")
         for path in (good, no_prediction, latin1, empty):
             client.log_artifact(store.broken_run_id, str(path), artifact_path="predictions")
         write_broken_training_run(client, experiment, folder, store)
@@ -253,9 +236,7 @@ def write_returns_model(
     client.log_artifact(run.info.run_id, str(path), artifact_path="predictions")
 
 
-def write_broken_training_run(
-    client, experiment: str, folder: Path, store: PredictionStore
-) -> None:
+def write_broken_training_run(client, experiment: str, folder: Path, store: PredictionStore) -> None:
     """`pred-broken` v1's source run: a valid split importance file and a corrupt gain file."""
     run = client.create_run(experiment, run_name="train-broken")
     split = folder / "feature_importance_split.json"
@@ -267,6 +248,4 @@ def write_broken_training_run(
     client.log_artifact(run.info.run_id, str(gain))
     client.set_terminated(run.info.run_id)
     client.create_registered_model("pred-broken")
-    client.create_model_version(
-        "pred-broken", f"runs:/{run.info.run_id}/model", run_id=run.info.run_id
-    )
+    client.create_model_version("pred-broken", f"runs:/{run.info.run_id}/model", run_id=run.info.run_id)

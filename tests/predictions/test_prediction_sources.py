@@ -45,9 +45,7 @@ async def rest_source(prediction_store):
     await source.aclose()
 
 
-async def test_batches_in_every_format_merge_with_late_actuals(
-    prediction_store, rest_source, tmp_path
-):
+async def test_batches_in_every_format_merge_with_late_actuals(prediction_store, rest_source, tmp_path):
     reader = PredictionLogReader(rest_source, tmp_path / "cache")
 
     log = await reader.read("pred-classifier", "1")
@@ -68,9 +66,7 @@ async def test_batches_in_every_format_merge_with_late_actuals(
     # ISO text, epoch s, epoch ms and Parquet datetimes all land on the written instants.
     assert (log.frame["timestamp"].to_numpy() == expected["timestamp"].to_numpy()).all()
     np.testing.assert_allclose(log.frame["score"], expected["score"])
-    np.testing.assert_array_equal(
-        log.frame["actual"].to_numpy(), expected["actual"].to_numpy(dtype=float)
-    )
+    np.testing.assert_array_equal(log.frame["actual"].to_numpy(), expected["actual"].to_numpy(dtype=float))
     # 25 of the newest 40 rows got their actual late; the other 15 are still waiting.
     assert int(log.frame["actual"].isna().sum()) == BATCH_ROWS - 25
     assert log.features == FEATURES
@@ -96,9 +92,7 @@ async def test_only_new_or_changed_files_are_downloaded(prediction_store, rest_s
     )
     tags = {"mlmon.model": "pred-classifier", "mlmon.version": "1", "mlmon.role": "predictions"}
     run = client.create_run(client.get_experiment_by_name("pred-tests").experiment_id, tags=tags)
-    client.log_artifact(
-        run.info.run_id, str(write_batch(extra, tmp_path / "2025-01.parquet")), "predictions"
-    )
+    client.log_artifact(run.info.run_id, str(write_batch(extra, tmp_path / "2025-01.parquet")), "predictions")
     try:
         grown = await reader.read("pred-classifier", "1")
         assert counting.downloads[5:] == ["predictions/2025-01.parquet"]
@@ -107,21 +101,15 @@ async def test_only_new_or_changed_files_are_downloaded(prediction_store, rest_s
         client.delete_run(run.info.run_id)
 
 
-async def test_log_table_is_found_through_the_logged_artifacts_tag(
-    prediction_store, rest_source, tmp_path
-):
+async def test_reader_finds_log_table_by_tag(prediction_store, rest_source, tmp_path):
     log = await PredictionLogReader(rest_source, tmp_path / "cache").read("pred-table", "1")
 
-    assert [item.location.split(":", 1)[1] for item in log.files] == [
-        "logged/predictions_table.json"
-    ]
+    assert [item.location.split(":", 1)[1] for item in log.files] == ["logged/predictions_table.json"]
     assert log.rows == BATCH_ROWS
     np.testing.assert_allclose(log.frame["score"], prediction_store.table["score"])
 
 
-async def test_bad_batches_are_named_and_the_good_one_still_shows(
-    prediction_store, rest_source, tmp_path
-):
+async def test_reader_names_bad_batches(prediction_store, rest_source, tmp_path):
     log = await PredictionLogReader(rest_source, tmp_path / "cache").read("pred-broken", "1")
 
     assert log.rows == BATCH_ROWS
@@ -171,10 +159,7 @@ def test_cache_path_refuses_paths_leaving_the_cache(tmp_path, artifact_path):
 def test_cache_path_refuses_a_run_id_with_dots(tmp_path):
     with pytest.raises(InputError, match="run id"):
         cache_path(tmp_path, "..", "predictions/a.csv")
-    assert (
-        cache_path(tmp_path, "abc123", "predictions/a.csv")
-        == (tmp_path / "abc123/predictions/a.csv").resolve()
-    )
+    assert cache_path(tmp_path, "abc123", "predictions/a.csv") == (tmp_path / "abc123/predictions/a.csv").resolve()
 
 
 class EscapingSource:
@@ -233,14 +218,10 @@ def test_epoch_seconds_milliseconds_and_iso_agree():
     assert str(iso.dt.tz) == "UTC"
 
 
-def test_late_actual_by_timestamp_fills_rows_without_request_ids():
+def test_merge_late_actual_by_timestamp():
     stamp = pd.to_datetime(["2024-01-01", "2024-01-02"], utc=True)
-    first = pd.DataFrame(
-        {"timestamp": stamp, "prediction": [0.1, 0.2], "actual": [np.nan, np.nan], "score": np.nan}
-    )
-    late = pd.DataFrame(
-        {"timestamp": stamp[1:], "prediction": [np.nan], "actual": [0.5], "score": np.nan}
-    )
+    first = pd.DataFrame({"timestamp": stamp, "prediction": [0.1, 0.2], "actual": [np.nan, np.nan], "score": np.nan})
+    late = pd.DataFrame({"timestamp": stamp[1:], "prediction": [np.nan], "actual": [0.5], "score": np.nan})
     merged = merge_batches([first, late])
     assert list(merged["prediction"]) == [0.1, 0.2]
     assert merged["actual"].isna().tolist() == [True, False]

@@ -135,7 +135,7 @@ async def test_correlation_view_matches_numpy(prediction_store) -> None:
         assert tab.ranking.has_focus
 
 
-async def test_bad_importance_file_is_named_and_the_good_type_still_ranks(prediction_store) -> None:
+async def test_features_tab_bad_importance_file(prediction_store) -> None:
     app = build_app(prediction_store.uri, model_filter=("pred-broken",))
     async with app.run_test(size=(80, 24)) as pilot:
         tab = await open_features(pilot, app)
@@ -150,7 +150,7 @@ async def test_bad_importance_file_is_named_and_the_good_type_still_ranks(predic
         assert "no reference data" in text_of(tab.query_one("#feature-facts"), width=120)
 
 
-async def test_a_version_without_feature_data_says_what_to_log(prediction_store, mlflow_server) -> None:
+async def test_features_tab_empty_state(prediction_store, mlflow_server) -> None:
     app = build_app(mlflow_server.uri, model_filter=(mlflow_server.seeded.model_name,))
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen

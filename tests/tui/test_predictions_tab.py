@@ -168,7 +168,7 @@ async def test_views_table_sort_and_follow(prediction_store) -> None:
             assert tab.has_focus_within, "keys must keep working after leaving the table"
 
 
-async def test_bad_batches_are_named_while_the_good_one_shows(prediction_store) -> None:
+async def test_predictions_tab_bad_batch(prediction_store) -> None:
     app = build_app(prediction_store.uri, model_filter=("pred-broken",))
     async with app.run_test(size=(80, 24)) as pilot:
         tab = await open_predictions(pilot, app)

@@ -6,8 +6,8 @@ Readers hand in the text of an importance file; this module turns it into ranked
 - LightGBM autolog: `feature_importance_split.json`, `feature_importance_gain.json`,
   each a flat `{feature: number}` object.
 - XGBoost autolog: `feature_importance_{type}.json` (`weight`, `gain`, `cover`, ...).
-  Multi-class linear boosters write a list per feature (one coefficient per class);
-  such a list is reduced to the sum of absolute values, so a feature that pushes any
+  Multi-class linear boosters write a list per feature, one coefficient per class.
+  Such a list is reduced to the sum of absolute values, so a feature that pushes any
   class hard ranks high whatever the sign.
 - Generic: `feature_importance.json` (flat object, `{"feature": [...], "importance":
   [...]}` columns, or a list of `{"feature", "importance"}` records) and
@@ -45,7 +45,7 @@ class ImportanceFormatError(ValueError):
 class Importance:
     """One importance type (gain, split, weight, ...) for every feature of a model.
 
-    `source` is the file it came from; `reduced` says that list values were summed as
+    `source` is the file it came from. `reduced` is True when list values were summed as
     absolute values.
     """
 
@@ -56,9 +56,7 @@ class Importance:
 
     def ranked(self) -> list[tuple[str, float]]:
         """Return (feature, value) pairs, largest first; NaN values go last."""
-        return sorted(
-            self.values.items(), key=lambda item: (math.isnan(item[1]), -item[1], item[0])
-        )
+        return sorted(self.values.items(), key=lambda item: (math.isnan(item[1]), -item[1], item[0]))
 
     def rank_of(self, feature: str) -> int | None:
         """Return the 1-based rank of `feature`, or None when the file does not list it."""
@@ -77,7 +75,7 @@ class Importance:
 
 
 def is_importance_file(name: str) -> bool:
-    """Return True if a file name at a run's artifact root holds feature importance."""
+    """Return True if a file name at a run's artifact root is a feature importance file."""
     return name in _GENERIC_NAMES or _TYPED_NAME.match(name) is not None
 
 
@@ -90,9 +88,7 @@ def parse_importance(name: str, text: str) -> list[Importance]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ImportanceFormatError(
-            f"{name} is not valid JSON ({exc.msg} at line {exc.lineno})"
-        ) from exc
+        raise ImportanceFormatError(f"{name} is not valid JSON ({exc.msg} at line {exc.lineno})") from exc
     values, reduced = _values_from_json(name, data)
     return [Importance(kind=kind, source=name, values=values, reduced=reduced)]
 
@@ -101,11 +97,7 @@ def order_kinds(importances: list[Importance]) -> list[Importance]:
     """Sort importance types so gain comes first, then split, then the rest by name."""
 
     def key(item: Importance) -> tuple[int, str]:
-        rank = (
-            PREFERRED_KINDS.index(item.kind)
-            if item.kind in PREFERRED_KINDS
-            else len(PREFERRED_KINDS)
-        )
+        rank = PREFERRED_KINDS.index(item.kind) if item.kind in PREFERRED_KINDS else len(PREFERRED_KINDS)
         return rank, item.kind
 
     return sorted(importances, key=key)
@@ -137,9 +129,7 @@ def _values_from_json(name: str, data: Any) -> tuple[dict[str, float], bool]:
     if isinstance(data, dict):
         feature_key = next((key for key in _FEATURE_KEYS if key in data), None)
         if feature_key is not None and isinstance(data[feature_key], list):
-            value_key = next(
-                (key for key in data if key != feature_key and isinstance(data[key], list)), None
-            )
+            value_key = next((key for key in data if key != feature_key and isinstance(data[key], list)), None)
             if value_key is None:
                 raise ImportanceFormatError(f"{name} lists features but no importance values")
             pairs = list(zip(data[feature_key], data[value_key], strict=False))
@@ -151,12 +141,10 @@ def _values_from_json(name: str, data: Any) -> tuple[dict[str, float], bool]:
             feature_key = next((key for key in _FEATURE_KEYS if key in item), None)
             value_key = next((key for key in item if key != feature_key), None)
             if feature_key is None or value_key is None:
-                raise ImportanceFormatError(
-                    f"{name} has a record without a feature name and a value"
-                )
+                raise ImportanceFormatError(f"{name} has a record without a feature name and a value")
             pairs.append((item[feature_key], item[value_key]))
     else:
-        raise ImportanceFormatError(f"{name} holds neither an object nor a list of records")
+        raise ImportanceFormatError(f"{name} is invalid: expected an object or a list of records")
 
     values: dict[str, float] = {}
     reduced = False
@@ -195,7 +183,7 @@ def _parse_csv(name: str, text: str) -> list[Importance]:
 
 @dataclass(frozen=True)
 class FeatureRelation:
-    """How one feature moves with the actual and with the absolute error (Pearson r).
+    """The Pearson r of one feature with the actual and with the absolute error.
 
     None where the correlation is undefined: fewer than 3 paired rows or a constant side.
     """
@@ -243,7 +231,5 @@ def correlation_matrix(frame: pd.DataFrame, features: list[str]) -> pd.DataFrame
     """Pearson correlations between numeric features (pairwise complete rows)."""
     import pandas as pd
 
-    numeric = pd.DataFrame(
-        {name: pd.to_numeric(frame[name], errors="coerce") for name in features if name in frame}
-    )
+    numeric = pd.DataFrame({name: pd.to_numeric(frame[name], errors="coerce") for name in features if name in frame})
     return numeric.corr(method="pearson", min_periods=3)

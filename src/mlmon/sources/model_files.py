@@ -41,7 +41,7 @@ REFERENCE_FOLDER = "reference"
 
 @dataclass(frozen=True, eq=False)
 class RunFiles:
-    """What one training run offers the Features tab; `errors` name each bad file."""
+    """The importance and reference data of one training run; `errors` name each bad file."""
 
     run_id: str
     importances: tuple[Importance, ...] = ()
@@ -73,9 +73,7 @@ class ModelFilesReader:
                 key=lambda e: e.path,
             )
 
-        fingerprint = tuple(
-            (entry.path, entry.file_size) for entry in [*importance_files, *reference_files]
-        )
+        fingerprint = tuple((entry.path, entry.file_size) for entry in [*importance_files, *reference_files])
         seen = self._seen.get(run_id)
         if seen is not None and seen[0] == fingerprint:
             return seen[1]

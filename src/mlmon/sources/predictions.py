@@ -3,7 +3,7 @@
 Where the batches come from, per registered model:
 
 - **MLflow artifacts.** Runs tagged `mlmon.model=<name>`, `mlmon.version=<version>` and
-  `mlmon.role=predictions` hold batch files under `predictions/`; tables written by
+  `mlmon.role=predictions` contain batch files under `predictions/`. Tables written by
   `mlflow.log_table` in those runs are found through the `mlflow.loggedArtifacts` tag.
 - **Local files.** A glob from the model's `predictions` config key; it replaces the
   MLflow lookup for that model.
@@ -70,7 +70,7 @@ class PredictionLog:
     """All batches of one model version merged, oldest first.
 
     `frame` has a UTC `timestamp` column, `prediction`, and `actual`/`score` (NaN where
-    missing) plus any feature columns; `errors` holds one line per bad batch file.
+    missing) plus any feature columns. `errors` contains one line per bad batch file.
     """
 
     frame: pd.DataFrame
@@ -100,12 +100,7 @@ def cache_path(root: Path, run_id: str, artifact_path: str) -> Path:
             "Check the tracking server's data.",
         )
     parts = PurePosixPath(artifact_path.replace("\\", "/")).parts
-    if (
-        not parts
-        or artifact_path.startswith(("/", "\\"))
-        or re.match(r"^[A-Za-z]:", artifact_path)
-        or ".." in parts
-    ):
+    if not parts or artifact_path.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", artifact_path) or ".." in parts:
         raise InputError(
             f"Refusing artifact path {artifact_path!r} of run {run_id}: it points outside the run.",
             "Check the tracking server's data; mlmon only reads paths inside a run.",
@@ -148,7 +143,7 @@ def normalize_batch(frame: pd.DataFrame, location: str) -> pd.DataFrame:
         if bad.any():
             sample = frame[column][bad].iloc[0]
             raise BatchError(
-                f"{location}: column {column!r} holds a non-number ({sample!r}).",
+                f"{location}: invalid value {sample!r} in column {column!r}: not a number.",
                 "Log numbers (class labels as integers) in prediction, actual and score.",
             )
         frame[column] = values.astype("float64")
@@ -221,9 +216,7 @@ def merge_batches(batches: list[pd.DataFrame]) -> pd.DataFrame:
     if len(updates):
         rows = rows.copy()
         if has_ids:
-            by_id = updates[updates["request_id"].notna()].drop_duplicates(
-                "request_id", keep="last"
-            )
+            by_id = updates[updates["request_id"].notna()].drop_duplicates("request_id", keep="last")
             fill = rows["request_id"].map(by_id.set_index("request_id")["actual"])
             rows["actual"] = fill.where(fill.notna(), rows["actual"])
             updates = updates[updates["request_id"].isna()]
@@ -267,9 +260,7 @@ class PredictionLogReader:
         self.cache_root = cache_root or paths.cache_dir() / "predictions"
         self._models: dict[tuple[str, str | None], _ModelCache] = {}
 
-    async def read(
-        self, model_name: str, version: str | None, pattern: str | None = None
-    ) -> PredictionLog:
+    async def read(self, model_name: str, version: str | None, pattern: str | None = None) -> PredictionLog:
         """Return the merged log; `pattern` (a local glob) replaces the MLflow lookup.
 
         Raises `SourceError` when the tracking server fails; bad files only add errors.
@@ -292,9 +283,7 @@ class PredictionLogReader:
 
         if cache.log is None or changed:
             cache.order = tuple(found)
-            cache.log = await asyncio.to_thread(
-                _build_log, [(key, cache.batches[key]) for key in found]
-            )
+            cache.log = await asyncio.to_thread(_build_log, [(key, cache.batches[key]) for key in found])
         return cache.log
 
     async def _load(self, key: str, fingerprint: tuple[object, ...], loader: _Loader) -> _Cached:
@@ -312,9 +301,7 @@ class PredictionLogReader:
         assert self.source is not None, "an MLflow lookup needs a tracking source"
         source = self.source
         experiments = await source.search_experiments()
-        filter_string = (
-            f"tags.`mlmon.model` = '{_quote(model_name)}' AND tags.`mlmon.role` = 'predictions'"
-        )
+        filter_string = f"tags.`mlmon.model` = '{_quote(model_name)}' AND tags.`mlmon.role` = 'predictions'"
         if version is not None:
             filter_string += f" AND tags.`mlmon.version` = '{_quote(version)}'"
         runs = await source.search_runs([item.experiment_id for item in experiments], filter_string)
@@ -335,9 +322,7 @@ class PredictionLogReader:
         folders = [(PREDICTIONS_FOLDER, 0)]
         while folders:
             folder, depth = folders.pop(0)
-            for entry in sorted(
-                await source.list_artifacts(run.run_id, folder), key=lambda item: item.path
-            ):
+            for entry in sorted(await source.list_artifacts(run.run_id, folder), key=lambda item: item.path):
                 if entry.is_dir and depth < _MAX_DEPTH:
                     folders.append((entry.path, depth + 1))
                 elif entry.path.lower().endswith(TABLE_SUFFIXES):
@@ -361,9 +346,7 @@ class PredictionLogReader:
                 return await self.source.download_artifact(run_id, path, destination)  # type: ignore[union-attr]
             except SourceError as exc:
                 # A file that vanished or failed mid-download is this batch's problem only.
-                raise BatchError(
-                    f"run {run_id[:8]}:{path}: download failed ({exc.title}).", exc.fix
-                ) from exc
+                raise BatchError(f"run {run_id[:8]}:{path}: download failed ({exc.title}).", exc.fix) from exc
 
         return download
 
@@ -414,9 +397,7 @@ def _read_batch(path: Path, location: str) -> pd.DataFrame:
     except InputError as exc:
         raise BatchError(f"{location}: {exc.title}", exc.fix) from exc
     except UnicodeDecodeError as exc:
-        raise BatchError(
-            f"{location}: not UTF-8 text ({exc.reason}).", "Write batch files as UTF-8."
-        ) from exc
+        raise BatchError(f"{location}: not UTF-8 text ({exc.reason}).", "Write batch files as UTF-8.") from exc
     except (ValueError, OSError) as exc:
         raise BatchError(
             f"{location}: cannot read the file ({exc}).",
@@ -429,8 +410,7 @@ def _build_log(batches: list[tuple[str, _Cached]]) -> PredictionLog:
     good = [cached.frame for _, cached in batches if cached.frame is not None]
     frame = merge_batches(good)
     files = tuple(
-        BatchFile(key, 0 if cached.frame is None else len(cached.frame), cached.error)
-        for key, cached in batches
+        BatchFile(key, 0 if cached.frame is None else len(cached.frame), cached.error) for key, cached in batches
     )
     errors = tuple(cached.error for _, cached in batches if cached.error)
     return PredictionLog(frame=frame, files=files, errors=errors, features=feature_columns(frame))

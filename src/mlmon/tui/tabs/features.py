@@ -1,7 +1,7 @@
 """Features tab: which inputs drive the selected version, and which of them moved.
 
 The ranked list shows feature importance from the version's training run (LightGBM or
-XGBoost autolog files, or a generic importance file); `t`/`T` switch the importance
+XGBoost autolog files, or a generic importance file). `t`/`T` switch the importance
 type. The highlighted feature's detail shows its importance and rank in every type,
 its drift against the training reference (`reference/` in the same run), its Pearson
 correlation with the actual and with the absolute error, and a histogram of reference

@@ -141,8 +141,9 @@ class PredictionsTab(Vertical, can_focus=True):
             "periods_per_year": state.periods_per_year,
             "risk_free_rate": state.risk_free_rate,
         }
-        # A few thousand rows take up to a few hundred ms (the trend computes one metric
-        # set per window), so the view is built in a thread; a newer request cancels it.
+        # The trend computes one metric set per window, which takes up to a few hundred ms
+        # on a few thousand rows. So the view is built in a thread, and a newer request
+        # cancels an older one.
         build = partial(PredictionsView.build, prediction_log.frame, self.window, state.task, options)
         self._worker = self.run_worker(
             partial(_keyed, key, build),

@@ -32,7 +32,7 @@ def format_importance(value: float | None) -> str:
 
 
 def importance_bar(value: float | None, largest: float, cells: int = BAR_CELLS) -> str:
-    """A bar of up to `cells` cells, in eighths, proportional to value / largest."""
+    """Draw a bar of up to `cells` cells, in eighths, proportional to value / largest."""
     if value is None or math.isnan(value) or largest <= 0:
         return ""
     eighths = round(max(0.0, value) / largest * cells * 8)
@@ -45,19 +45,21 @@ class ImportanceList(OptionList):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._shown: tuple[list[tuple[str, float | None]], str | None] = ([], None)
+        self._last_ranking: tuple[list[tuple[str, float | None]], str | None] = ([], None)
 
     def show(self, ranking: list[tuple[str, float | None]], selected: str | None) -> None:
         """Replace the options, keeping `selected` highlighted when it is still listed."""
-        self._shown = (ranking, selected)
+        self._last_ranking = (ranking, selected)
         values = [value for _, value in ranking if value is not None and not math.isnan(value)]
         largest = max((abs(value) for value in values), default=0.0)
+
         # Fit one line per feature: rank (3 cells), name, bar, and the value where there is room.
         # The content region excludes the scrollbar; before the first layout it is 0 wide.
         width = max(self.scrollable_content_region.width - 1, 18)
         value_cells = 7 if width >= 40 else 0
         bar_cells = min(BAR_CELLS, max(3, (width - 3 - value_cells) // 3))
         name_cells = max(4, min(NAME_CELLS, width - 3 - bar_cells - value_cells - 1))
+
         options = []
         for rank, (name, value) in enumerate(ranking, start=1):
             label = Text.assemble(
@@ -68,19 +70,16 @@ class ImportanceList(OptionList):
                 (format_importance(value).rjust(value_cells) if value_cells else "", "dim"),
             )
             options.append(Option(label, id=name))
+
         highlighted = self.highlighted
         self.clear_options()
         self.add_options(options)
         names = [name for name, _ in ranking]
         if names:
-            self.highlighted = (
-                names.index(selected)
-                if selected in names
-                else min(highlighted or 0, len(names) - 1)
-            )
+            self.highlighted = names.index(selected) if selected in names else min(highlighted or 0, len(names) - 1)
 
     def on_resize(self) -> None:
-        ranking, _ = self._shown
+        ranking, _ = self._last_ranking
         if ranking:
             self.show(ranking, self.selected_feature)
 
@@ -153,9 +152,7 @@ def _drift_lines(view: FeaturesView, feature: str) -> list[Text]:
     drift = view.column_drift(feature)
     if drift is not None:
         scores = drift.scores
-        verdict = {True: "drifted", False: "no drift", None: drift.status.replace("_", " ")}[
-            drift.drifted
-        ]
+        verdict = {True: "drifted", False: "no drift", None: drift.status.replace("_", " ")}[drift.drifted]
         lines.append(
             Text.assemble(
                 ("drift ", "dim"),
@@ -171,9 +168,7 @@ def _drift_lines(view: FeaturesView, feature: str) -> list[Text]:
     elif view.drift_error:
         lines.append(Text(f"drift: {view.drift_error}", style="dim"))
     else:
-        lines.append(
-            Text("drift: no reference data under reference/ in the version's run", style="dim")
-        )
+        lines.append(Text("drift: no reference data under reference/ in the version's run", style="dim"))
     relation = view.relation(feature)
     if relation is not None:
         lines.append(
@@ -218,7 +213,11 @@ class CorrelationPanel(Static, can_focus=True):
                 if name == other or value is None or not math.isfinite(value):
                     cells.append(Text("·" if name == other else "n/a", style="dim"))
                     continue
-                style = "bold red" if abs(value) >= 0.7 else "yellow" if abs(value) >= 0.4 else ""
+                style = ""
+                if abs(value) >= 0.7:
+                    style = "bold red"
+                elif abs(value) >= 0.4:
+                    style = "yellow"
                 cells.append(Text(f"{value:+.2f}", style=style))
             table.add_row(str(name)[:NAME_CELLS], *cells)
         self.update(table)

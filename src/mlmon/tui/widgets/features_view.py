@@ -1,4 +1,4 @@
-"""What the Features tab shows, computed without any widget.
+"""The Features tab's content, computed without any widget.
 
 Inputs are the training run's importance and reference data (`FeaturesState`) and the
 prediction log (`PredictionsState`). Drift compares the reference with the newest
@@ -60,16 +60,8 @@ class FeaturesView:
         files = features.files if features else None
         importances = files.importances if files else ()
         reference = files.reference if files else None
-        log = (
-            predictions.log.frame
-            if predictions and predictions.log and predictions.log.rows
-            else None
-        )
-        logged = (
-            list(predictions.log.features)
-            if log is not None and predictions and predictions.log
-            else []
-        )
+        log = predictions.log.frame if predictions and predictions.log and predictions.log.rows else None
+        logged = list(predictions.log.features) if log is not None and predictions and predictions.log else []
 
         names: list[str] = []
         for importance in importances:
@@ -85,9 +77,7 @@ class FeaturesView:
         """Features ranked by importance type `kind`; features it lacks follow unranked."""
         if not self.importances:
             return [(name, None) for name in self.features]
-        ranking: list[tuple[str, float | None]] = list(
-            self.importances[kind % len(self.importances)].ranked()
-        )
+        ranking: list[tuple[str, float | None]] = list(self.importances[kind % len(self.importances)].ranked())
         listed = {name for name, _ in ranking}
         ranking.extend((name, None) for name in self.features if name not in listed)
         return ranking
@@ -142,9 +132,7 @@ class FeaturesView:
     def _compute_drift(self) -> None:
         if self.reference is None or self.current is None:
             return
-        columns = [
-            name for name in self.features if name in self.reference and name in self.current
-        ]
+        columns = [name for name in self.features if name in self.reference and name in self.current]
         if not columns:
             self.drift_error = "no feature appears in both the reference and the prediction log"
             return

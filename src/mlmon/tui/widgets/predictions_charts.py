@@ -77,9 +77,7 @@ class TimeChart(Chart):
                 marker="braille",
             )
             known = smooth["actual"].iloc[thinned]
-            self.plt.plot(
-                dates, known.ffill().fillna(0).tolist(), label="actual 1s", marker="braille"
-            )
+            self.plt.plot(dates, known.ffill().fillna(0).tolist(), label="actual 1s", marker="braille")
             self.plt.title(f"{self.title} (share of 1s, {LABEL_SMOOTHING}-row mean)")
         else:
             dates = date_labels(rows["timestamp"])
@@ -138,9 +136,7 @@ class LineChart(Chart):
         self.plt.date_form(DATE_FORM)
         for label, (stamps, values) in series.items():
             keep = thin(len(values))
-            self.plt.plot(
-                date_labels(stamps.iloc[keep]), list(values)[keep], label=label, marker="braille"
-            )
+            self.plt.plot(date_labels(stamps.iloc[keep]), list(values)[keep], label=label, marker="braille")
         if y_label:
             self.plt.ylabel(y_label)
         self.has_data = True

@@ -66,9 +66,7 @@ class MetricsPanel(Static):
     def show(self, metrics: WindowMetrics | None, window_label: str) -> None:
         """Render the metric table; `metrics` None means no row has an actual yet."""
         if metrics is None:
-            self.update(
-                Text(f"Metrics ({window_label}): no prediction has an actual yet.", style="dim")
-            )
+            self.update(Text(f"Metrics ({window_label}): no prediction has an actual yet.", style="dim"))
             return
         parts: list[Any] = [
             Text.assemble(
@@ -85,7 +83,7 @@ class MetricsPanel(Static):
 
 
 def metric_table(current: MetricSet, previous: MetricSet | None) -> Table:
-    """A table of metric | now | before | change, with undefined values as n/a."""
+    """Build a table of metric | now | before | change, with undefined values as n/a."""
     table = Table(box=None, padding=(0, 1), show_edge=False, header_style="dim")
     table.add_column("metric")
     table.add_column("now", justify="right")
@@ -107,21 +105,14 @@ class ConfusionPanel(Static):
 
     def show(self, confusion: tuple[list[Any], np.ndarray] | None, window_label: str) -> None:
         if confusion is None:
-            self.update(
-                Text("Confusion matrix: no rows with an actual in this window.", style="dim")
-            )
+            self.update(Text("Confusion matrix: no rows with an actual in this window.", style="dim"))
             return
         labels, counts = confusion
-        table = Table(
-            title=f"confusion ({window_label})", box=None, padding=(0, 1), header_style="dim"
-        )
+        table = Table(title=f"confusion ({window_label})", box=None, padding=(0, 1), header_style="dim")
         table.add_column("actual \\ pred")
         for label in labels:
             table.add_column(str(label), justify="right")
         for row, label in enumerate(labels):
-            cells = [
-                Text(str(int(count)), style="bold" if row == col else "")
-                for col, count in enumerate(counts[row])
-            ]
+            cells = [Text(str(int(count)), style="bold" if row == col else "") for col, count in enumerate(counts[row])]
             table.add_row(str(label), *cells)
         self.update(table)

@@ -1,8 +1,8 @@
 """The table of recent predictions: sortable, and following new rows at the bottom.
 
-Following works like `tail -f`: while the cursor is on the newest row of a table sorted
-by time, new rows move it to the new newest row; once the user moves away, a refresh
-leaves the cursor on the same prediction (found again by its timestamp).
+Following works like `tail -f`. While the cursor is on the newest row of a table sorted
+by time, new rows move it to the new newest row. Once the user moves away, a refresh
+leaves the cursor on the same prediction, found again by its timestamp.
 """
 
 from __future__ import annotations
@@ -75,11 +75,7 @@ class RecentPredictions(DataTable[Text]):
     def _redraw(self) -> None:
         follow = self.following
         # The prediction under the cursor, found again after the rows are replaced.
-        current = (
-            self._shown_order[self.cursor_row]
-            if 0 <= self.cursor_row < len(self._shown_order)
-            else None
-        )
+        current = self._shown_order[self.cursor_row] if 0 <= self.cursor_row < len(self._shown_order) else None
         index = COLUMNS.index(self.sort_column)
 
         def key(row: tuple) -> tuple:

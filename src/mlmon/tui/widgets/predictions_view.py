@@ -1,4 +1,4 @@
-"""What the Predictions tab shows, computed from a prediction log without any widget.
+"""The Predictions tab's content, computed from a prediction log without any widget.
 
 The tab calls `PredictionsView.build` when the log or the chosen window changes; every
 number comes from `mlmon.engine`. Kept apart from the widgets so tests can check the
@@ -53,7 +53,7 @@ MAIN_METRIC = {
     "regression": ("rmse", False),
     "trading": ("sharpe", True),
 }
-# Fewest windows worth a trend line, and the row window used when "all rows" is chosen.
+# Minimum number of windows for a trend line, and the row window used for "all rows".
 MIN_TREND_WINDOWS = 2
 ALL_ROWS_TREND = 60
 # A target counts as a return when every |actual| is below this and both signs occur.
@@ -115,13 +115,11 @@ class PredictionsView:
         confusion = None
         if task == "classification" and metrics is not None:
             scope = _window_rows(known, window)
-            confusion = engine.confusion_matrix(
-                scope["prediction"].to_numpy(), scope["actual"].to_numpy()
-            )
+            confusion = engine.confusion_matrix(scope["prediction"].to_numpy(), scope["actual"].to_numpy())
         return PredictionsView(task, trading, frame, window, metrics, trend, trend_rows, confusion)
 
     def window_frame(self) -> pd.DataFrame:
-        """The rows in the chosen window (with or without actuals)."""
+        """Return the rows in the chosen window, with or without actuals."""
         return _window_rows(self.frame, self.window)
 
     def equity_curve(self) -> pd.DataFrame:
@@ -134,9 +132,7 @@ class PredictionsView:
         rows = self.window_frame()
         rows = rows[rows["actual"].notna() & rows["prediction"].notna()]
         returns = strategy_returns(rows["prediction"].to_numpy(), rows["actual"].to_numpy())
-        return pd.DataFrame(
-            {"timestamp": rows["timestamp"].to_numpy(), "wealth": np.cumprod(1.0 + returns)}
-        )
+        return pd.DataFrame({"timestamp": rows["timestamp"].to_numpy(), "wealth": np.cumprod(1.0 + returns)})
 
 
 def is_return_like(actual: pd.Series) -> bool:
@@ -147,18 +143,12 @@ def is_return_like(actual: pd.Series) -> bool:
     values = values[np.isfinite(values)]
     if len(values) < 2:
         return False
-    return bool(
-        np.abs(values).max() < RETURN_LIKE_MAX and (values > 0).any() and (values < 0).any()
-    )
+    return bool(np.abs(values).max() < RETURN_LIKE_MAX and (values > 0).any() and (values < 0).any())
 
 
 def change(current: float | None, previous: float | None) -> float | None:
     """Return current − previous, or None when either is undefined."""
-    if (
-        current is None
-        or previous is None
-        or not (math.isfinite(current) and math.isfinite(previous))
-    ):
+    if current is None or previous is None or not (math.isfinite(current) and math.isfinite(previous)):
         return None
     return current - previous
 
@@ -190,9 +180,7 @@ def _window_metrics(
         if engine_window is None:
             trading_now = engine.compute_metrics(known, "trading", **options)
         else:
-            trading_now, trading_before = engine.current_and_previous(
-                known, "trading", engine_window, **options
-            )
+            trading_now, trading_before = engine.current_and_previous(known, "trading", engine_window, **options)
     scope = _window_rows(known, window)
     first = scope["timestamp"].iloc[0] if len(scope) else None
     last = scope["timestamp"].iloc[-1] if len(scope) else None
