@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mlmon.tui.app import stylesheet_path
 from mlmon.tui.messages import MetricChosen, ModelSelected, SnapshotReady, VersionMarked
 from mlmon.tui.screens.help import HelpScreen
 from mlmon.tui.screens.monitor import TAB_IDS, MonitorScreen
@@ -42,9 +43,7 @@ async def test_selecting_version_fills_overview(local_store) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
         log = MessageLog(screen)
-        await wait_for(
-            pilot, lambda: screen.selection.model_name is not None, "the default selection"
-        )
+        await wait_for(pilot, lambda: screen.selection.model_name is not None, "the default selection")
 
         # The list is: heading, v2, v1. Move to v2 and select it.
         screen.picker.version_list.focus()
@@ -72,9 +71,7 @@ async def test_selecting_version_fills_overview(local_store) -> None:
             assert any(line.split() == [key, value] for line in params_card.splitlines())
         for key, history in seeded.histories["run-b"].items():
             last_step, last_value = history[-1]
-            row = next(
-                line.split() for line in metrics_card.splitlines() if line.split()[:1] == [key]
-            )
+            row = next(line.split() for line in metrics_card.splitlines() if line.split()[:1] == [key])
             assert row == [key, _seeded_value(last_value), str(last_step)]
 
 
@@ -84,9 +81,7 @@ async def test_accuracy_draws_seeded_histories(local_store) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
         log = MessageLog(screen)
-        await wait_for(
-            pilot, lambda: screen.selection.model_name is not None, "the default selection"
-        )
+        await wait_for(pilot, lambda: screen.selection.model_name is not None, "the default selection")
         await pilot.press("2")
         accuracy = screen.query_one(AccuracyTab)
         await wait_for(pilot, lambda: len(accuracy.plotted) == 2, "two plotted series")
@@ -111,9 +106,7 @@ async def test_accuracy_draws_seeded_histories(local_store) -> None:
         await wait_for(
             pilot,
             lambda: (
-                accuracy.plotted
-                and accuracy.plotted[0].y[0]
-                == pytest.approx(seeded.histories["run-a"]["loss"][0][1])
+                accuracy.plotted and accuracy.plotted[0].y[0] == pytest.approx(seeded.histories["run-a"]["loss"][0][1])
             ),
             "the loss history",
         )
@@ -150,9 +143,7 @@ async def test_r_refreshes_now(local_store) -> None:
 
         await pilot.press("r")
         await wait_for(pilot, lambda: len(log.of(SnapshotReady)) > before, "a snapshot after r")
-        await wait_for(
-            pilot, lambda: screen.snapshot.taken_at > taken_at, "the new snapshot on screen"
-        )
+        await wait_for(pilot, lambda: screen.snapshot.taken_at > taken_at, "the new snapshot on screen")
 
 
 async def test_p_pauses_timed_polls(local_store) -> None:
@@ -165,9 +156,7 @@ async def test_p_pauses_timed_polls(local_store) -> None:
             lambda: screen.snapshot is not None and not screen.header.polling,
             "a quiet screen",
         )
-        await wait_for(
-            pilot, lambda: screen._timer is not None, "the next timed poll to be scheduled"
-        )
+        await wait_for(pilot, lambda: screen._timer is not None, "the next timed poll to be scheduled")
 
         await pilot.press("p")
         assert screen.paused
@@ -182,9 +171,7 @@ async def test_p_pauses_timed_polls(local_store) -> None:
         await pilot.press("p")
         assert not screen.paused
         assert screen.polls_started == polls + 1
-        await wait_for(
-            pilot, lambda: len(log.of(SnapshotReady)) > snapshots, "a snapshot after resuming"
-        )
+        await wait_for(pilot, lambda: len(log.of(SnapshotReady)) > snapshots, "a snapshot after resuming")
         assert "PAUSED" not in screen.header.render().plain
 
 
@@ -211,9 +198,7 @@ async def test_chart_axes_and_marked_runs(local_store) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
         log = MessageLog(screen)
-        await wait_for(
-            pilot, lambda: screen.selection.model_name is not None, "the default selection"
-        )
+        await wait_for(pilot, lambda: screen.selection.model_name is not None, "the default selection")
         await pilot.press("2")
         accuracy = screen.query_one(AccuracyTab)
         await wait_for(pilot, lambda: len(accuracy.plotted) == 2, "two plotted series")
@@ -246,3 +231,26 @@ async def test_chart_axes_and_marked_runs(local_store) -> None:
         assert str(screen.picker.version_list.get_option_at_index(1).prompt).startswith(" +v2")
         await pilot.press("space")
         assert screen.view_request().overlay_run_ids == ()
+
+
+async def test_layout_fits_80x24(local_store) -> None:
+    assert stylesheet_path() is not None
+    app = build_app(local_store.uri)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.selection.model_name is not None, "the default selection")
+        await pilot.press("2")
+        accuracy = screen.query_one(AccuracyTab)
+        await wait_for(pilot, lambda: len(accuracy.plotted) == 2, "two plotted series")
+        await pilot.pause()
+
+        # The stylesheet applied: the picker has its narrow width, not a default 1fr.
+        assert screen.picker.region.width == 24
+        chart = accuracy.chart.region
+        legend = screen.query_one("#chart-legend").region
+        assert chart.width >= 50
+        assert chart.height >= 10
+        # Header, legend (heading plus one row per series) and footer all fit on screen.
+        assert legend.height == 3
+        assert legend.bottom <= 23
+        assert screen.header.region.y == 0
