@@ -77,9 +77,7 @@ def baseline(reference: dict, current: dict) -> dict[str, dict[str, float]]:
         edges = np.unique(np.quantile(ref, np.linspace(0.1, 0.9, 9)))
         shares = []
         for values in (ref, cur):
-            counts = np.bincount(
-                np.searchsorted(edges, values, side="right"), minlength=len(edges) + 1
-            )
+            counts = np.bincount(np.searchsorted(edges, values, side="right"), minlength=len(edges) + 1)
             shares.append(np.where(counts == 0, 0.5 / len(values), counts / len(values)))
         p, q = shares
         result[name] = {
@@ -187,6 +185,13 @@ print(json.dumps(out))
 """
 
 
+def max_rss(command: list[str]) -> int:
+    """Run `command` once and return its peak resident set size in bytes (Linux)."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, _, usage = os.wait4(process.pid, 0)
+    return usage.ru_maxrss * 1024  # ru_maxrss is in KiB on Linux
+
+
 def bench_end_to_end(rows: int, repeats: int) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -211,11 +216,15 @@ def bench_end_to_end(rows: int, repeats: int) -> None:
         base, _ = timed(run(plain), 1)
         ours, _ = timed(run(command), repeats)
         bare, _ = timed(run(startup), repeats)
+        peak_rss = max_rss(command)
+    raw = 2 * rows * NUMERIC * 8
     print(f"\nEnd to end on two {rows:,} × {NUMERIC} Parquet files (process start to JSON printed)")
     print(f"  {'plain pandas + scipy script (1 run)':38s} {base:8.3f} s   1.00×")
     label = "mlmon drift --format json"
     print(f"  {label:38s} {ours:8.3f} s   {base / ours:5.1f}× faster (target ≤ 2.0 s)")
     print(f"  {'python -c pass (interpreter start)':38s} {bare:8.3f} s")
+    print(f"  peak resident memory of mlmon drift: {peak_rss / 2**20:.0f} MiB", end=" ")
+    print(f"= {peak_rss / raw:.2f}× the two files' raw float64 size ({raw / 2**20:.0f} MiB)")
 
 
 def main() -> None:
