@@ -55,6 +55,17 @@ class FeaturesState:
     error: str = ""
 
 
+def shows_selection(state: PredictionsState | FeaturesState | None, model: str | None, version: str | None) -> bool:
+    """Return True when `state` was collected for the selected model and version.
+
+    A new selection is polled at once, so until that poll ends the Snapshot still holds
+    the previous selection's state, which the tabs must not show under the new name.
+    """
+    if state is None or model is None:
+        return False
+    return state.model_name == model and (version is None or state.version == version)
+
+
 def resolve_version(model: RegisteredModel, version: str | None) -> str | None:
     """Return the version to show: the selected one, else the champion, else the newest."""
     if version is not None:

@@ -21,6 +21,7 @@ from sklearn.metrics import (
 )
 
 from mlmon.sources.predictions import PredictionLog
+from mlmon.tui.tabs.base import Selection
 from mlmon.tui.tabs.predictions import PredictionsTab
 from mlmon.tui.widgets.predictions_table import RecentPredictions
 from tests.predictions.conftest import BATCH_ROWS, RETURN_ROWS, prediction_store_fixture  # noqa: F401
@@ -179,6 +180,13 @@ async def test_predictions_tab_bad_batch(prediction_store) -> None:
         assert tab.query_one("#predictions-errors").display
         assert not tab.has_class("-empty")
         assert tab.view.metrics.current.rows == 40
+
+        # Another version selected: its log is still being read, so this one must not show.
+        tab.show_snapshot(app.screen.snapshot, Selection(model_name="pred-broken", version="7"))
+        await pilot.pause()
+        assert tab.has_class("-empty")
+        waiting = text_of(tab.query_one("#predictions-empty"), width=200)
+        assert "reading the prediction log of pred-broken v7" in waiting
 
 
 async def test_returns_show_trading_extras_and_rising_rmse(prediction_store) -> None:

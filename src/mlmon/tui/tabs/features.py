@@ -24,7 +24,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import ContentSwitcher, OptionList, Static
 from textual.worker import Worker, WorkerState
 
-from mlmon.insights import FeaturesState, PredictionsState
+from mlmon.insights import FeaturesState, PredictionsState, shows_selection
 from mlmon.snapshot import Snapshot
 from mlmon.tui.tabs.base import Selection
 from mlmon.tui.widgets.features_panels import CorrelationPanel, FeatureDetail, ImportanceList
@@ -56,6 +56,8 @@ class FeaturesTab(Vertical):
         self._states: tuple[FeaturesState | None, PredictionsState | None] = (None, None)
         self._built_for: tuple[object, object] | None = None
         self._computed_for: tuple[object, object] | None = None
+        # The selection whose state the next poll brings, shown while it is read.
+        self._waiting_for: str | None = None
         self._worker: Worker[tuple[object, FeaturesView]] | None = None
 
     def compose(self) -> ComposeResult:
@@ -90,8 +92,13 @@ class FeaturesTab(Vertical):
     def show_snapshot(self, snapshot: Snapshot, selection: Selection) -> None:
         """Redraw from the newest snapshot; recomputes drift only when its inputs changed."""
         features, predictions = snapshot.features, snapshot.predictions
-        if features is not None and selection.model_name not in (None, features.model_name):
+        self._waiting_for = None
+        if not shows_selection(features, selection.model_name, selection.version):
             features = predictions = None
+            if selection.model_name is not None:
+                self._waiting_for = " v".join(filter(None, (selection.model_name, selection.version)))
+        elif not shows_selection(predictions, selection.model_name, selection.version):
+            predictions = None
         self._states = (features, predictions)
         key = (
             features.files if features else None,
@@ -121,7 +128,7 @@ class FeaturesTab(Vertical):
         if event.worker is not self._worker:
             return
         event.stop()
-        if event.state is WorkerState.SUCCESS:
+        if event.state is WorkerState.SUCCESS and event.worker.result is not None:
             key, view = event.worker.result
             if key != self._built_for:
                 return
@@ -144,7 +151,8 @@ class FeaturesTab(Vertical):
         empty = view is None or not view.features
         self.set_class(empty, "-empty")
         if empty:
-            self.query_one("#features-empty", Static).update(Text(_empty_message(features)))
+            message = _empty_message(features, self._waiting_for)
+            self.query_one("#features-empty", Static).update(Text(message))
             self._update_bar()
             return
         assert view is not None
@@ -221,7 +229,9 @@ def _error_lines(state: FeaturesState | None) -> list[str]:
     return lines
 
 
-def _empty_message(state: FeaturesState | None) -> str:
+def _empty_message(state: FeaturesState | None, waiting_for: str | None = None) -> str:
+    if waiting_for is not None:
+        return f"Features: reading the feature data of {waiting_for}…"
     if state is None:
         return "Features: select a model version to see its features."
     target = f"{state.model_name} v{state.version}" if state.version else state.model_name

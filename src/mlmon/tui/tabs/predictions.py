@@ -30,7 +30,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import ContentSwitcher, Static
 from textual.worker import Worker, WorkerState
 
-from mlmon.insights import PredictionsState
+from mlmon.insights import PredictionsState, shows_selection
 from mlmon.snapshot import Snapshot
 from mlmon.tui.tabs.base import Selection
 from mlmon.tui.widgets.predictions_charts import ErrorHistogram, LineChart, ScatterChart, TimeChart
@@ -64,6 +64,8 @@ class PredictionsTab(Vertical, can_focus=True):
         self.view: PredictionsView | None = None
         self._drawn_for: tuple[object, int] | None = None
         self._computed_for: tuple[object, int] | None = None
+        # The selection whose state the next poll brings, shown while it is read.
+        self._waiting_for: str | None = None
         self._worker: Worker[tuple[object, PredictionsView]] | None = None
 
     def compose(self) -> ComposeResult:
@@ -108,8 +110,11 @@ class PredictionsTab(Vertical, can_focus=True):
     def show_snapshot(self, snapshot: Snapshot, selection: Selection) -> None:
         """Redraw from the newest snapshot; recomputes only when the log or window changed."""
         state = snapshot.predictions
-        if state is not None and selection.model_name not in (None, state.model_name):
+        self._waiting_for = None
+        if not shows_selection(state, selection.model_name, selection.version):
             state = None
+            if selection.model_name is not None:
+                self._waiting_for = " v".join(filter(None, (selection.model_name, selection.version)))
         self.state = state
         self._redraw()
 
@@ -127,7 +132,7 @@ class PredictionsTab(Vertical, can_focus=True):
         errors.display = bool(state and (state.error or (prediction_log and prediction_log.errors)))
         if state is None or prediction_log is None or prediction_log.rows == 0:
             self.set_class(True, "-empty")
-            empty.update(Text(_empty_message(state)))
+            empty.update(Text(_empty_message(state, self._waiting_for)))
             self._drawn_for = None
             self._update_bar()
             return
@@ -159,7 +164,7 @@ class PredictionsTab(Vertical, can_focus=True):
         if event.worker is not self._worker:
             return
         event.stop()
-        if event.state is WorkerState.SUCCESS:
+        if event.state is WorkerState.SUCCESS and event.worker.result is not None:
             key, view = event.worker.result
             if key != self._drawn_for:
                 return
@@ -277,7 +282,9 @@ def _error_lines(state: PredictionsState | None) -> list[str]:
     return lines
 
 
-def _empty_message(state: PredictionsState | None) -> str:
+def _empty_message(state: PredictionsState | None, waiting_for: str | None = None) -> str:
+    if waiting_for is not None:
+        return f"Predictions: reading the prediction log of {waiting_for}…"
     if state is None:
         return "Predictions: select a model version to see its prediction log."
     target = f"{state.model_name} v{state.version}" if state.version else state.model_name

@@ -63,32 +63,26 @@ class TimeChart(Chart):
         if frame.empty:
             self.show_message("no predictions")
             return
-        rows = frame.iloc[thin(len(frame))] if not classification else frame
         self.start()
         self.plt.date_form(DATE_FORM)
+        keep = thin(len(frame))
+        dates = date_labels(frame["timestamp"].iloc[keep])
         if classification:
-            smooth = frame[["prediction", "actual"]].rolling(LABEL_SMOOTHING, min_periods=1).mean()
-            thinned = thin(len(frame))
-            dates = date_labels(frame["timestamp"].iloc[thinned])
-            self.plt.plot(
-                dates,
-                smooth["prediction"].iloc[thinned].tolist(),
-                label="predicted 1s",
-                marker="braille",
-            )
-            known = smooth["actual"].iloc[thinned]
-            self.plt.plot(dates, known.ffill().fillna(0).tolist(), label="actual 1s", marker="braille")
-            self.plt.title(f"{self.title} (share of 1s, {LABEL_SMOOTHING}-row mean)")
+            # Wider for long logs, so years of daily labels still read as a trend.
+            rows = max(LABEL_SMOOTHING, len(frame) // 50)
+            smooth = frame[["prediction", "actual"]].rolling(rows, min_periods=1).mean()
+            predicted = smooth["prediction"].iloc[keep].tolist()
+            observed = smooth["actual"].iloc[keep].ffill().fillna(0).tolist()
+            self.plt.plot(dates, predicted, label="predicted 1s", marker="braille")
+            self.plt.plot(dates, observed, label="actual 1s", marker="braille")
+            self.plt.title(f"{self.title} (share of 1s, {rows}-row mean)")
         else:
-            dates = date_labels(rows["timestamp"])
-            self.plt.plot(dates, rows["prediction"].tolist(), label="prediction", marker="braille")
-            known = rows[rows["actual"].notna()]
+            self.plt.plot(dates, frame["prediction"].iloc[keep].tolist(), label="prediction", marker="braille")
+            known = frame[frame["actual"].notna()]
+            known = known.iloc[thin(len(known))]
             if len(known):
                 self.plt.plot(
-                    date_labels(known["timestamp"]),
-                    known["actual"].tolist(),
-                    label="actual",
-                    marker="braille",
+                    date_labels(known["timestamp"]), known["actual"].tolist(), label="actual", marker="braille"
                 )
         self.has_data = True
         self.refresh()
