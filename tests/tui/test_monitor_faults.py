@@ -51,9 +51,7 @@ def markup_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     client.log_param(run_id, "note", MARKUP_PARAM)
     client.set_terminated(run_id, "FINISHED", end_time=1_700_000_010_000)
     client.create_registered_model(MARKUP_MODEL)
-    client.create_model_version(
-        MARKUP_MODEL, source=f"runs:/{run_id}/model", run_id=run_id, description="[b]desc[/b]"
-    )
+    client.create_model_version(MARKUP_MODEL, source=f"runs:/{run_id}/model", run_id=run_id, description="[b]desc[/b]")
     client.set_registered_model_alias(MARKUP_MODEL, "champion", "1")
     yield uri
 
@@ -104,9 +102,7 @@ async def test_server_text_and_odd_values_shown_literally(markup_store: str) -> 
         await pilot.press("2")
         accuracy = screen.query_one(AccuracyTab)
         accuracy.choose_metric("score")
-        await wait_for(
-            pilot, lambda: accuracy.plotted and accuracy.plotted[0].y, "the score history"
-        )
+        await wait_for(pilot, lambda: accuracy.plotted and accuracy.plotted[0].y, "the score history")
         plotted = accuracy.plotted[0]
         assert plotted.skipped == 1
         assert NAN_STEP not in plotted.x
@@ -119,13 +115,9 @@ async def test_unreachable_server_keeps_stale_data(local_store) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
         run_id = local_store.seeded.run_ids["run-a"]
-        await wait_for(
-            pilot, lambda: screen.snapshot and run_id in screen.snapshot.runs, "run-a loaded"
-        )
+        await wait_for(pilot, lambda: screen.snapshot and run_id in screen.snapshot.runs, "run-a loaded")
 
-        source.failure = SourceError(
-            SourceErrorKind.UNREACHABLE, "Cannot reach 127.0.0.1:9.", "Start the server."
-        )
+        source.failure = SourceError(SourceErrorKind.UNREACHABLE, "Cannot reach 127.0.0.1:9.", "Start the server.")
         await pilot.press("r")
         await wait_for(
             pilot,
@@ -141,9 +133,7 @@ async def test_unreachable_server_keeps_stale_data(local_store) -> None:
 
         source.failure = None
         await pilot.press("r")
-        await wait_for(
-            pilot, lambda: screen.header.connection.status == ConnectionStatus.OK, "recovery"
-        )
+        await wait_for(pilot, lambda: screen.header.connection.status == ConnectionStatus.OK, "recovery")
         assert not screen.content.has_class("-stale")
 
 
@@ -173,9 +163,7 @@ async def test_refresh_keeps_selection_filter_and_metric(local_store) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
         log = MessageLog(screen)
-        await wait_for(
-            pilot, lambda: screen.selection.model_name is not None, "the default selection"
-        )
+        await wait_for(pilot, lambda: screen.selection.model_name is not None, "the default selection")
 
         await pilot.press("slash", *"seed", "enter")
         assert log.of(ModelFilterChanged)[-1].text == "seed"
@@ -209,3 +197,26 @@ async def test_refresh_keeps_selection_filter_and_metric(local_store) -> None:
         assert screen.picker.version_list.option_count == 0
         await pilot.press("escape")
         assert screen.picker.version_list.option_count == 3
+
+
+async def test_dead_server_explained_on_screen() -> None:
+    from tests.mlflow_server import free_port
+
+    # Nothing listens on this loopback port, so every request is refused.
+    app = build_app(f"http://127.0.0.1:{free_port()}")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await wait_for(
+            pilot,
+            lambda: screen.header.connection.status == ConnectionStatus.UNREACHABLE,
+            "the unreachable state",
+        )
+        await pilot.pause()
+        header = screen.header.render().plain
+        assert "unreachable since" in header
+        assert "data stale" not in header  # nothing was loaded, so nothing is stale
+        overview = text_of(screen.query_one("#overview-empty")).replace("\n", " ")
+        assert "Overview: no data." in overview
+        assert screen.header.connection.error_fix in overview
+        toasts = [notification.title for notification in app._notifications]
+        assert toasts == ["Tracking server unreachable"]

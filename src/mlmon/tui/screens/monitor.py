@@ -99,10 +99,7 @@ class MonitorScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="status-header")
         yield Tabs(
-            *(
-                Tab(f"{number} {tab_id.title()}", id=f"tab-{tab_id}")
-                for number, tab_id in enumerate(TAB_IDS, 1)
-            ),
+            *(Tab(f"{number} {tab_id.title()}", id=f"tab-{tab_id}") for number, tab_id in enumerate(TAB_IDS, 1)),
             id="tab-bar",
         )
         with Horizontal(id="body"):
@@ -213,9 +210,7 @@ class MonitorScreen(Screen[None]):
         )
         self._mark_stale(True)
         # notify() renders markup, so markup=False keeps the error text literal.
-        self.notify(
-            f"Poll failed: {error!r}. Details are in the log file.", severity="error", markup=False
-        )
+        self.notify(f"Poll failed: {error!r}. Details are in the log file.", severity="error", markup=False)
 
     def _schedule_next_poll(self) -> None:
         # The poller backs off while the server fails, so its delay replaces the interval.
@@ -242,10 +237,9 @@ class MonitorScreen(Screen[None]):
     def watch_snapshot(self, snapshot: Snapshot | None) -> None:
         if snapshot is None:
             return
+        self._toast_new_failure(self.header.connection, snapshot.connection)
         self.header.connection = snapshot.connection
-        self._mark_stale(
-            snapshot.connection.status in (ConnectionStatus.UNREACHABLE, ConnectionStatus.ERROR)
-        )
+        self._mark_stale(snapshot.connection.status in (ConnectionStatus.UNREACHABLE, ConnectionStatus.ERROR))
         if snapshot.errors.get("models"):
             self.notify(f"Models: {snapshot.errors['models']}", severity="warning", markup=False)
         self.picker.show_models(snapshot.models)
@@ -253,6 +247,18 @@ class MonitorScreen(Screen[None]):
             self._select_default(snapshot)
         self._stale_tabs = set(TAB_IDS)
         self._show_current_tab()
+
+    def _toast_new_failure(self, previous: ConnectionState, current: ConnectionState) -> None:
+        """Toast the error and its fix once, when the connection turns bad. The header keeps it."""
+        failed = (ConnectionStatus.UNREACHABLE, ConnectionStatus.ERROR)
+        if current.status not in failed or previous.status == current.status:
+            return
+        self.notify(
+            f"{current.error_title} {current.error_fix}".strip(),
+            title=f"Tracking server {current.status}",
+            severity="error",
+            markup=False,
+        )
 
     def _mark_stale(self, stale: bool) -> None:
         self.content.set_class(stale, "-stale")
@@ -265,10 +271,7 @@ class MonitorScreen(Screen[None]):
         model = snapshot.model(configured[0] if configured else sorted(names, key=str.lower)[0])
         if model is None or not model.versions:
             return
-        version = (
-            model.aliases.get("champion")
-            or max(model.versions, key=lambda item: item.version_number).version
-        )
+        version = model.aliases.get("champion") or max(model.versions, key=lambda item: item.version_number).version
         self.picker.select(model.name, version)
 
     def _show_current_tab(self) -> None:

@@ -41,9 +41,7 @@ class OverviewTab(VerticalScroll):
         self.card("run-card").border_title = "Source run"
         self.card("metrics-card").border_title = "Latest metrics"
         self.card("params-card").border_title = "Params"
-        self.query_one("#overview-empty", Static).update(
-            "Overview: select a model version in the picker (Enter)."
-        )
+        self.query_one("#overview-empty", Static).update("Overview: select a model version in the picker (Enter).")
 
     def card(self, card_id: str) -> Static:
         return self.query_one(f"#{card_id}", Static)
@@ -55,14 +53,7 @@ class OverviewTab(VerticalScroll):
         empty = self.query_one("#overview-empty", Static)
 
         if model is None or version is None:
-            if selection.model_name is not None and snapshot.models:
-                empty.update(
-                    Text.assemble(
-                        "Overview: ",
-                        plain(f"{selection.model_name} v{selection.version}"),
-                        " is not in the latest data (deleted, or filtered out).",
-                    )
-                )
+            empty.update(_empty_reason(snapshot, selection))
             self.set_class(True, "-empty")
             return
         self.set_class(False, "-empty")
@@ -101,9 +92,7 @@ class OverviewTab(VerticalScroll):
             return Text("This version has no source run.")
         if run is None:
             error = snapshot.errors.get("runs", "")
-            return Text.assemble(
-                "Run ", plain(version.run_id), " not found (deleted or unreadable). ", plain(error)
-            )
+            return Text.assemble("Run ", plain(version.run_id), " not found (deleted or unreadable). ", plain(error))
         return _fields(
             [
                 ("name", plain(run.run_name or "-")),
@@ -141,3 +130,22 @@ class OverviewTab(VerticalScroll):
 def _model_runs_loaded(model: RegisteredModel, snapshot: Snapshot) -> bool:
     """Tell whether the snapshot was polled with `model` selected (it holds any of its runs)."""
     return any(version.run_id in snapshot.runs for version in model.versions if version.run_id)
+
+
+def _empty_reason(snapshot: Snapshot, selection: Selection) -> Text:
+    """Say why there is no version to show: no connection yet, no models, or none selected."""
+    connection = snapshot.connection
+    if not snapshot.models and connection.error_title:
+        return Text.assemble("Overview: no data. ", plain(connection.error_title), " ", plain(connection.error_fix))
+    if not snapshot.models:
+        return Text(
+            "Overview: no registered models found. Register a model version in MLflow "
+            "(or clear the / filter) to monitor it."
+        )
+    if selection.model_name is not None:
+        return Text.assemble(
+            "Overview: ",
+            plain(f"{selection.model_name} v{selection.version}"),
+            " is not in the latest data (deleted, or filtered out).",
+        )
+    return Text("Overview: select a model version in the picker (Enter).")

@@ -43,9 +43,7 @@ class StatusHeader(Widget):
 
     def watch_connection(self, connection: ConnectionState) -> None:
         # Data from before a failure stays on screen. The class lets the sheet mark it.
-        self.set_class(
-            connection.status in (ConnectionStatus.UNREACHABLE, ConnectionStatus.ERROR), "-stale"
-        )
+        self.set_class(connection.status in (ConnectionStatus.UNREACHABLE, ConnectionStatus.ERROR), "-stale")
 
     def watch_paused(self, paused: bool) -> None:
         self.set_class(paused, "-paused")
@@ -77,6 +75,8 @@ class StatusHeader(Widget):
             return Text("● ok", style=style)
         if connection.status is ConnectionStatus.CONNECTING:
             return Text("○ connecting", style=style)
+        # Only data from an earlier good poll can be stale.
+        stale = ", data stale" if connection.last_success else ""
         if connection.status is ConnectionStatus.UNREACHABLE:
-            return Text(f"✖ unreachable since {_clock(connection.since)}, data stale", style=style)
-        return Text(f"✖ error since {_clock(connection.since)}, data stale", style=style)
+            return Text(f"✖ unreachable since {_clock(connection.since)}{stale}", style=style)
+        return Text(f"✖ error since {_clock(connection.since)}{stale}", style=style)
