@@ -16,23 +16,22 @@ KEY_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     (
         "Anywhere",
         (
-            ("1 … 6", "show Overview, Accuracy, Predictions, Features, Health, Alerts"),
+            ("1 … 6", "tabs: Overview Accuracy Predictions Features Health Alerts"),
             ("r", "refresh now (also while paused)"),
             ("p", "pause or resume timed refreshes"),
             ("/", "filter models by name (Enter keeps, Esc clears)"),
             ("m", "choose the charted metric"),
-            ("tab / shift+tab", "move the focus between panels"),
+            ("tab", "move the focus to the next panel"),
             ("ctrl+p", "command palette: every action by name"),
-            ("?", "this help"),
-            ("q", "quit"),
+            ("? / q", "this help / quit"),
         ),
     ),
     (
         "Model picker",
         (
-            ("j / k, ↑ / ↓", "move"),
+            ("j k ↑ ↓", "move"),
             ("Enter", "select the version for every tab"),
-            ("space", "mark the version's run for overlay on the Accuracy chart"),
+            ("space", "mark the version for overlay on the chart"),
         ),
     ),
     (
@@ -40,6 +39,7 @@ KEY_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         (
             ("x", "x axis: step, time since first point, wall clock"),
             ("l", "y axis: linear or log"),
+            ("m", "choose the metric (Enter opens the list)"),
         ),
     ),
 )
@@ -57,17 +57,19 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-panel") as panel:
             panel.border_title = "Keys"
-            panel.border_subtitle = "Esc closes"
+            panel.border_subtitle = "Esc closes, arrows scroll"
             yield Static(self._table())
+
+    def on_mount(self) -> None:
+        # Focus the panel so the arrow keys scroll it on short terminals.
+        self.query_one("#help-panel").focus()
 
     @staticmethod
     def _table() -> Table:
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold", no_wrap=True)
         table.add_column()
-        for index, (group, keys) in enumerate(KEY_GROUPS):
-            if index:
-                table.add_row("", "")
+        for group, keys in KEY_GROUPS:
             table.add_row(f"[underline]{group}[/]", "")
             for key, action in keys:
                 table.add_row(key, action)
