@@ -86,6 +86,10 @@ class InsightCollector:
         self.settings = settings
         self.predictions: PredictionLogReader = PredictionLogReader(source)
         self.model_files: ModelFilesReader = ModelFilesReader(source)
+        # The last log and run files read per model version, shown (with the error) when
+        # a later poll cannot read them: stale data beats an empty tab.
+        self._last_logs: dict[tuple[str, str | None], PredictionLog] = {}
+        self._last_files: dict[str, RunFiles] = {}
 
     async def collect(
         self, model: RegisteredModel | None, version: str | None
@@ -112,10 +116,12 @@ class InsightCollector:
             prediction_log = await self.predictions.read(name, version, settings.predictions)
         except MlmonError as exc:
             log.warning("prediction log of %s v%s unavailable: %s", name, version, exc)
-            return replace(state, error=str(exc))
+            return replace(state, error=str(exc), log=self._last_logs.get((name, version)))
         except Exception as exc:  # one model's odd data must not stop the poll
             log.exception("prediction log of %s v%s failed", name, version)
-            return replace(state, error=f"Reading the prediction log failed: {exc}")
+            error = f"Reading the prediction log failed: {exc}"
+            return replace(state, error=error, log=self._last_logs.get((name, version)))
+        self._last_logs[(name, version)] = prediction_log
         return replace(state, log=prediction_log)
 
     async def _features(self, model: RegisteredModel, version: str | None) -> FeaturesState:
@@ -131,8 +137,10 @@ class InsightCollector:
             files = await self.model_files.read(run_id)
         except MlmonError as exc:
             log.warning("files of run %s unavailable: %s", run_id, exc)
-            return replace(state, error=str(exc))
+            return replace(state, error=str(exc), files=self._last_files.get(run_id))
         except Exception as exc:  # as above: keep the poll alive, show the failure
             log.exception("files of run %s failed", run_id)
-            return replace(state, error=f"Reading run {run_id} failed: {exc}")
+            error = f"Reading run {run_id} failed: {exc}"
+            return replace(state, error=error, files=self._last_files.get(run_id))
+        self._last_files[run_id] = files
         return replace(state, files=files)

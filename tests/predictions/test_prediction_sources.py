@@ -11,7 +11,8 @@ import pytest
 import pytest_asyncio
 
 from mlmon.config import Settings
-from mlmon.errors import InputError
+from mlmon.errors import InputError, SourceError, SourceErrorKind
+from mlmon.insights import InsightCollector
 from mlmon.sources.mlflow_rest import RestSource
 from mlmon.sources.predictions import (
     PredictionLogReader,
@@ -226,3 +227,54 @@ def test_merge_late_actual_by_timestamp():
     assert list(merged["prediction"]) == [0.1, 0.2]
     assert merged["actual"].isna().tolist() == [True, False]
     assert merged["actual"].iloc[1] == 0.5
+
+
+class FlakySource(CountingSource):
+    """A real source whose downloads of `broken_path` fail, and whose searches can fail."""
+
+    def __init__(self, source: RestSource, broken_path: str = "") -> None:
+        super().__init__(source)
+        self.broken_path = broken_path
+        self.searches_fail = False
+
+    async def download_artifact(self, run_id: str, path: str, destination: Path) -> Path:
+        if path == self.broken_path:
+            raise SourceError(SourceErrorKind.SERVER_ERROR, f"HTTP 503 for {path}.", "Try again later.")
+        return await super().download_artifact(run_id, path, destination)
+
+    async def search_runs(self, experiment_ids, filter_string="", max_results=1000):
+        if self.searches_fail:
+            raise SourceError(SourceErrorKind.UNREACHABLE, "Cannot connect.", "Check the server.")
+        return await self.source.search_runs(experiment_ids, filter_string, max_results)
+
+
+async def test_reader_retries_a_failed_download(prediction_store, rest_source, tmp_path):
+    flaky = FlakySource(rest_source, broken_path="predictions/2024-02.csv")
+    reader = PredictionLogReader(flaky, tmp_path / "cache")
+
+    first = await reader.read("pred-classifier", "1")
+    assert len(first.errors) == 1
+    assert "download failed (HTTP 503" in first.errors[0]
+    assert first.rows == 3 * BATCH_ROWS
+
+    flaky.broken_path = ""
+    second = await reader.read("pred-classifier", "1")
+    assert second.errors == ()
+    assert second.rows == 4 * BATCH_ROWS
+    assert flaky.downloads.count("predictions/2024-02.csv") == 1
+
+
+async def test_collector_keeps_the_last_log_on_failure(prediction_store, rest_source):
+    flaky = FlakySource(rest_source)
+    collector = InsightCollector(flaky, Settings(tracking_uri=prediction_store.uri))
+    models = await rest_source.search_registered_models()
+    model = next(item for item in models if item.name == "pred-classifier")
+
+    good, _ = await collector.collect(model, "1")
+    assert good.error == ""
+    flaky.searches_fail = True
+    failed, features = await collector.collect(model, "1")
+
+    assert "Cannot connect." in failed.error
+    assert failed.log is good.log
+    assert features.files is not None

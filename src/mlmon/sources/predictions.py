@@ -52,6 +52,8 @@ _EPOCH_MS_FROM = 1e11
 # Nested folders under predictions/ are walked this deep, so a bad tree cannot loop.
 _MAX_DEPTH = 3
 
+# Fingerprint of a batch whose download failed: never equal to a listed one, so retried.
+_RETRY: tuple[object, ...] = ("retry",)
 # Fetches one batch file (downloading it if needed) and returns its local path.
 _Loader = Callable[[], Awaitable[Path]]
 
@@ -289,8 +291,17 @@ class PredictionLogReader:
     async def _load(self, key: str, fingerprint: tuple[object, ...], loader: _Loader) -> _Cached:
         try:
             path = await loader()
+        except SourceError as exc:
+            # A failed download may succeed on the next poll, so it is not cached as a
+            # bad file: the RETRY fingerprint never matches a listing.
+            log.warning("prediction batch %s not downloaded: %s", key, exc)
+            return _Cached(_RETRY, None, f"{key}: download failed ({exc.title}). {exc.fix}".strip())
+        except InputError as exc:
+            log.warning("prediction batch %s skipped: %s", key, exc)
+            return _Cached(fingerprint, None, str(exc))
+        try:
             frame = await asyncio.to_thread(_read_batch, path, key)
-        except (BatchError, InputError) as exc:
+        except BatchError as exc:
             log.warning("prediction batch %s skipped: %s", key, exc)
             return _Cached(fingerprint, None, str(exc))
         return _Cached(fingerprint, frame)
@@ -342,11 +353,7 @@ class PredictionLogReader:
         async def download() -> Path:
             destination = cache_path(self.cache_root, run_id, path)
             destination.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                return await self.source.download_artifact(run_id, path, destination)  # type: ignore[union-attr]
-            except SourceError as exc:
-                # A file that vanished or failed mid-download is this batch's problem only.
-                raise BatchError(f"run {run_id[:8]}:{path}: download failed ({exc.title}).", exc.fix) from exc
+            return await self.source.download_artifact(run_id, path, destination)  # type: ignore[union-attr]
 
         return download
 
