@@ -103,13 +103,17 @@ class AccuracyTab(Vertical):
             self.choose_metric(default_metric(run))
 
         self._labels = _legend_labels(snapshot, selection)
-        self._series = tuple(series for series in snapshot.series if series.key == self.metric_key)
+        series = tuple(item for item in snapshot.series if item.key == self.metric_key)
+        if run is not None and all(item.run_id != run.run_id for item in series):
+            # Series polled for another selection: wait for this one's rather than mislabel.
+            series = ()
+        self._series = series
         if version is None:
             self._show_empty("Accuracy: select a model version in the picker (Enter).")
+        elif run is None and version.run_id:
+            self._show_empty(f"Accuracy: loading the run behind v{version.version}…")
         elif not keys:
-            self._show_empty(
-                f"Accuracy: the source run of v{version.version} has no metrics logged."
-            )
+            self._show_empty(f"Accuracy: the source run of v{version.version} has no metrics logged.")
         elif not self._series and snapshot.errors.get("chart"):
             self._show_empty(f"Accuracy: {snapshot.errors['chart']}")
         elif not self._series:
@@ -179,11 +183,7 @@ class AccuracyTab(Vertical):
             plt.plot(list(item.x), list(item.y), marker="braille", color=colour)
         if self.log_y:
             plt.yscale("log")
-        plt.xlabel(
-            {"step": "step", "relative time": f"time since first point ({unit})"}.get(
-                self.x_mode, "time"
-            )
-        )
+        plt.xlabel({"step": "step", "relative time": f"time since first point ({unit})"}.get(self.x_mode, "time"))
         self.plotted = tuple(plotted)
         self.chart.refresh()
         self.query_one("#chart-legend", Static).update(self._legend())
@@ -203,13 +203,8 @@ class AccuracyTab(Vertical):
             start = min((point.timestamp for point in series.points), default=0)
             x = [(point.timestamp - start) / 1000 / unit_seconds for point in points]
         else:
-            x = [
-                datetime.fromtimestamp(point.timestamp / 1000).strftime(_WALL_FORMAT)
-                for point in points
-            ]
-        return PlottedSeries(
-            label, series.run_id, tuple(x), tuple(point.value for point in points), skipped
-        )
+            x = [datetime.fromtimestamp(point.timestamp / 1000).strftime(_WALL_FORMAT) for point in points]
+        return PlottedSeries(label, series.run_id, tuple(x), tuple(point.value for point in points), skipped)
 
     def _legend(self) -> Table:
         """Return one row per series: colour key, label, then last, min and max with their steps."""
@@ -223,9 +218,7 @@ class AccuracyTab(Vertical):
         for index, item in enumerate(self.plotted):
             colour = SERIES_COLOURS[index % len(SERIES_COLOURS)]
             series = source.get(item.run_id)
-            finite = (
-                [point for point in series.points if math.isfinite(point.value)] if series else []
-            )
+            finite = [point for point in series.points if math.isfinite(point.value)] if series else []
             label = plain(item.label)
             if item.skipped:
                 reason = "NaN/inf, ≤0 on log y" if self.log_y else "NaN/inf"
@@ -236,9 +229,7 @@ class AccuracyTab(Vertical):
             last = finite[-1]
             low = min(finite, key=lambda point: point.value)
             high = max(finite, key=lambda point: point.value)
-            legend.add_row(
-                Text("■", style=colour), label, *(_at_step(point) for point in (last, low, high))
-            )
+            legend.add_row(Text("■", style=colour), label, *(_at_step(point) for point in (last, low, high)))
         return legend
 
 
