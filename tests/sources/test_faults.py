@@ -23,6 +23,7 @@ from mlmon.sources.mlflow_rest import RestSource
 from mlmon.sources.rest_transport import (
     RateLimitedError,
     auth_headers,
+    redact_uri,
     retry_after_seconds,
     tls_verify,
 )
@@ -58,9 +59,7 @@ def _view(mlflow_server) -> ViewRequest:
     return ViewRequest(model_name=mlflow_server.seeded.model_name, version="1", metric_key="loss")
 
 
-async def test_refused_connection_shows_unreachable_and_keeps_stale_data(
-    proxy, source, mlflow_server
-):
+async def test_refused_connection_shows_unreachable_and_keeps_stale_data(proxy, source, mlflow_server):
     poller = Poller(source, source.settings)
     good = await poller.poll(_view(mlflow_server))
     assert good.connection.status is ConnectionStatus.OK
@@ -296,3 +295,23 @@ async def test_rate_limited_error_carries_retry_after(proxy, source):
         await source.server_version()
     assert caught.value.retry_after == pytest.approx(30.0)
     assert caught.value.kind is SourceErrorKind.RATE_LIMITED
+
+
+def test_credentials_in_the_uri_are_redacted():
+    assert redact_uri("http://ana:pw@127.0.0.1:5000/mlflow") == "http://***@127.0.0.1:5000/mlflow"
+    assert redact_uri("https://127.0.0.1:5000") == "https://127.0.0.1:5000"
+
+
+async def test_uri_credentials_stay_out_of_titles(proxy):
+    uri = proxy.uri.replace("http://", "http://ana:secret-pw@")
+    source = RestSource(uri, _settings(proxy))
+    proxy.set_fault(Fault.UNAUTHENTICATED)
+    try:
+        with pytest.raises(SourceError) as caught:
+            await source.search_experiments()
+    finally:
+        await source.aclose()
+    assert "secret-pw" not in caught.value.title
+    assert "secret-pw" not in source.uri
+    # httpx sends the URI's credentials as Basic auth: base64("ana:secret-pw").
+    assert proxy.requests[0].headers["Authorization"] == "Basic YW5hOnNlY3JldC1wdw=="

@@ -134,7 +134,7 @@ class HistoryCache:
 
         The server reads every stored point to sample a history, so one call for many long
         runs can outlast the read timeout. Smaller groups each finish sooner, and the ones
-        that arrive are cached, so the next poll asks only for the rest.
+        that arrive are cached, so the next poll requests only the rest.
         """
         groups = [
             run_ids[start : start + FRESH_RUNS_PER_REQUEST] for start in range(0, len(run_ids), FRESH_RUNS_PER_REQUEST)

@@ -50,12 +50,10 @@ _RUN_IDS_PER_SEARCH = 500
 class RestSource:
     """A `TrackingSource` for http(s) tracking URIs."""
 
-    def __init__(
-        self, uri: str, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
-    ) -> None:
-        self.uri = uri.rstrip("/")
+    def __init__(self, uri: str, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.settings = settings
-        self._http = RestTransport(self.uri, settings, transport)
+        self._http = RestTransport(uri, settings, transport)
+        self.uri = self._http.uri
         # run id -> experiment id, so reading runs by id needs no experiments/search.
         self._run_experiments: dict[str, str] = {}
         # name filter -> (registered models' signature, monotonic time read, raw versions)
@@ -93,15 +91,11 @@ class RestSource:
             for item in items
         ]
 
-    async def search_registered_models(
-        self, name_filter: str | None = None
-    ) -> list[RegisteredModel]:
+    async def search_registered_models(self, name_filter: str | None = None) -> list[RegisteredModel]:
         params: dict[str, Any] = {"max_results": _MODELS_PAGE}
         if name_filter:
             params["filter"] = f"name ILIKE {_quote('%' + name_filter + '%')}"
-        raw_models = await self._paged_get(
-            "registered-models/search", params, "registered_models", "name"
-        )
+        raw_models = await self._paged_get("registered-models/search", params, "registered_models", "name")
         if not raw_models:
             return []
         raw_versions = await self._model_versions(raw_models, name_filter)
@@ -110,9 +104,7 @@ class RestSource:
             by_model.setdefault(str(item.get("name", "")), []).append(item)
         return [_registered_model(item, by_model.get(str(item["name"]), [])) for item in raw_models]
 
-    async def _model_versions(
-        self, raw_models: list[dict[str, Any]], name_filter: str | None
-    ) -> list[dict[str, Any]]:
+    async def _model_versions(self, raw_models: list[dict[str, Any]], name_filter: str | None) -> list[dict[str, Any]]:
         """Return all versions of `raw_models`, re-reading them only when they may have changed.
 
         Creating, deleting or moving a version between stages bumps its registered model's
@@ -141,9 +133,7 @@ class RestSource:
         if name_filter:
             names = ", ".join(_quote(str(item["name"])) for item in raw_models)
             params["filter"] = f"name IN ({names})"
-        versions = await self._paged_get(
-            "model-versions/search", params, "model_versions", ("name", "version")
-        )
+        versions = await self._paged_get("model-versions/search", params, "model_versions", ("name", "version"))
         self._versions_cache[name_filter or ""] = (signature, now, versions)
         return versions
 
@@ -159,9 +149,7 @@ class RestSource:
         for start in range(0, len(wanted), _RUN_IDS_PER_SEARCH):
             chunk = wanted[start : start + _RUN_IDS_PER_SEARCH]
             ids = ", ".join(_quote(run_id) for run_id in chunk)
-            for run in await self.search_runs(
-                experiment_ids, f"attributes.run_id IN ({ids})", len(chunk)
-            ):
+            for run in await self.search_runs(experiment_ids, f"attributes.run_id IN ({ids})", len(chunk)):
                 found[run.run_id] = run
         return [found[run_id] for run_id in wanted if run_id in found]
 
@@ -204,10 +192,7 @@ class RestSource:
             start_step = 0 if start_step is None else start_step
             end_step = 2**63 - 1 if end_step is None else end_step
         points = min(max(int(max_points), 1), MAX_POINTS_PER_RUN)
-        chunks = [
-            wanted[i : i + MAX_RUNS_PER_HISTORY_CALL]
-            for i in range(0, len(wanted), MAX_RUNS_PER_HISTORY_CALL)
-        ]
+        chunks = [wanted[i : i + MAX_RUNS_PER_HISTORY_CALL] for i in range(0, len(wanted), MAX_RUNS_PER_HISTORY_CALL)]
         responses = await asyncio.gather(
             *(self._history_chunk(chunk, key, points, start_step, end_step) for chunk in chunks)
         )
@@ -254,13 +239,10 @@ class RestSource:
         if clean.is_absolute() or ".." in clean.parts:
             raise SourceError(
                 SourceErrorKind.BAD_REQUEST,
-                f"Artifact path {path!r} of run {run_id} on {self.uri} "
-                "leaves the run's artifact folder.",
+                f"Artifact path {path!r} of run {run_id} on {self.uri} leaves the run's artifact folder.",
                 "Use a path relative to the run's artifact root, as list_artifacts returns it.",
             )
-        return await self._http.download(
-            "/get-artifact", {"run_uuid": run_id, "path": str(clean)}, destination
-        )
+        return await self._http.download("/get-artifact", {"run_uuid": run_id, "path": str(clean)}, destination)
 
     async def _paged_get(
         self, endpoint: str, params: dict[str, Any], list_key: str, id_key: str | tuple[str, ...]
@@ -338,11 +320,7 @@ def _int_or_none(value: Any) -> int | None:
 
 
 def _tags(items: Any) -> dict[str, str]:
-    return {
-        str(tag["key"]): str(tag.get("value", ""))
-        for tag in items or []
-        if isinstance(tag, dict) and "key" in tag
-    }
+    return {str(tag["key"]): str(tag.get("value", "")) for tag in items or [] if isinstance(tag, dict) and "key" in tag}
 
 
 def _metric_point(item: dict[str, Any]) -> MetricPoint:
@@ -360,9 +338,7 @@ def _run(item: dict[str, Any]) -> Run:
     for metric in data.get("metrics", []):
         if isinstance(metric, dict) and "key" in metric:
             point = _metric_point(metric)
-            metrics[str(metric["key"])] = LatestMetric(
-                str(metric["key"]), point.value, point.timestamp, point.step
-            )
+            metrics[str(metric["key"])] = LatestMetric(str(metric["key"]), point.value, point.timestamp, point.step)
     tags = _tags(data.get("tags"))
     return Run(
         run_id=str(info.get("run_id") or info.get("run_uuid", "")),

@@ -82,9 +82,7 @@ def tls_verify(environ: Mapping[str, str] | None = None) -> bool | ssl.SSLContex
         ("MLFLOW_TRACKING_CLIENT_CERT_PATH", client_cert),
     ):
         if path and not Path(path).is_file():
-            raise ConfigError(
-                f"{name} points at {path!r}, which is not a file.", f"Fix or unset {name}."
-            )
+            raise ConfigError(f"{name} points at {path!r}, which is not a file.", f"Fix or unset {name}.")
     if not (insecure or server_cert or client_cert):
         return True
     try:
@@ -100,6 +98,15 @@ def tls_verify(environ: Mapping[str, str] | None = None) -> bool | ssl.SSLContex
             "Point the variables at PEM files (the client file must contain its private key).",
         ) from exc
     return context
+
+
+def redact_uri(uri: str) -> str:
+    """Return `uri` with the user and password of its authority replaced by `***`."""
+    scheme, separator, rest = uri.partition("://")
+    authority, slash, path = rest.partition("/")
+    if not separator or "@" not in authority:
+        return uri
+    return f"{scheme}://***@{authority.rsplit('@', 1)[1]}{slash}{path}"
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -120,10 +127,10 @@ def retry_after_seconds(value: str | None) -> float | None:
 class RestTransport:
     """An httpx.AsyncClient bound to one tracking server, with retries and classification."""
 
-    def __init__(
-        self, uri: str, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
-    ) -> None:
-        self.uri = uri.rstrip("/")
+    def __init__(self, uri: str, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        base_url = uri.rstrip("/")
+        # Titles, logs and the header show the URI without any user:password part.
+        self.uri = redact_uri(base_url)
         self.settings = settings
         self.request_count = 0
         self._semaphore = asyncio.Semaphore(settings.max_concurrency)
@@ -138,7 +145,7 @@ class RestTransport:
             max_keepalive_connections=settings.max_concurrency,
         )
         self._client = httpx.AsyncClient(
-            base_url=self.uri,
+            base_url=base_url,
             timeout=timeout,
             limits=limits,
             headers={"User-Agent": "mlmon", **auth_headers()},
@@ -224,9 +231,7 @@ class RestTransport:
             except httpx.TimeoutException as exc:
                 raise self._transport_error(SourceErrorKind.TIMED_OUT, path, exc) from None
             except (httpx.ConnectError, httpx.NetworkError) as exc:
-                retryable = _Retryable(
-                    self._transport_error(SourceErrorKind.UNREACHABLE, path, exc)
-                )
+                retryable = _Retryable(self._transport_error(SourceErrorKind.UNREACHABLE, path, exc))
                 delay = self._retry_delay(retryable, attempt)
                 if delay is None:
                     raise retryable.error from None
@@ -256,8 +261,7 @@ class RestTransport:
             return SourceError(
                 SourceErrorKind.UNAUTHENTICATED,
                 f"{what} was rejected: 401 unauthenticated.",
-                "Set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, "
-                "or MLFLOW_TRACKING_TOKEN.",
+                "Set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN.",
             )
         if status == 403 and "host header" in detail.lower():
             return SourceError(
@@ -277,8 +281,7 @@ class RestTransport:
             return SourceError(
                 SourceErrorKind.NOT_FOUND,
                 f"{what} returned 404 not found ({detail}).",
-                "Check the tracking URI points at an MLflow server (version 2.9 or later) "
-                "and the item still exists.",
+                "Check the tracking URI points at an MLflow server (version 2.9 or later) and the item still exists.",
             )
         if status in _RETRY_STATUSES:
             retry_after = retry_after_seconds(response.headers.get("retry-after"))
@@ -293,8 +296,7 @@ class RestTransport:
                 error = SourceError(
                     SourceErrorKind.SERVER_ERROR,
                     f"{what} failed with {status} ({detail}).",
-                    "The server or a proxy in front of it is overloaded or restarting; "
-                    "mlmon retries by itself.",
+                    "The server or a proxy in front of it is overloaded or restarting; mlmon retries by itself.",
                 )
             return _Retryable(error, retry_after)
         if status >= 500:
@@ -306,8 +308,7 @@ class RestTransport:
         return SourceError(
             SourceErrorKind.BAD_REQUEST,
             f"{what} was rejected with {status} ({detail}).",
-            "Check the filter expression and the server's MLflow version "
-            "(mlmon needs 2.9 or later).",
+            "Check the filter expression and the server's MLflow version (mlmon needs 2.9 or later).",
         )
 
     def _transport_error(self, kind: SourceErrorKind, path: str, exc: Exception) -> SourceError:
@@ -323,8 +324,7 @@ class RestTransport:
             return SourceError(
                 kind,
                 f"{where} did not respond within {self.settings.read_timeout:g} s.",
-                "The server is overloaded or a query is too large; "
-                "raise read_timeout in the config file.",
+                "The server is overloaded or a query is too large; raise read_timeout in the config file.",
             )
         return SourceError(
             kind,
@@ -340,10 +340,8 @@ class RestTransport:
         if not isinstance(data, dict):
             raise SourceError(
                 SourceErrorKind.MALFORMED,
-                f"{self.uri}{path} returned a body that is not a JSON object "
-                f"({len(response.content)} bytes).",
-                "Check the tracking URI points at an MLflow server "
-                "and not at a proxy's error page.",
+                f"{self.uri}{path} returned a body that is not a JSON object ({len(response.content)} bytes).",
+                "Check the tracking URI points at an MLflow server and not at a proxy's error page.",
             )
         return data
 
