@@ -97,6 +97,10 @@ async def test_accuracy_draws_seeded_histories(local_store) -> None:
             assert by_label[label].y == pytest.approx([value for _, value in expected], rel=1e-12)
 
         # The chart widget really drew: plotext uses braille cells for line markers.
+        # Higher accuracy is better, so the max column carries the best-value star.
+        legend = text_of(screen.query_one("#chart-legend"))
+        assert "max ★" in legend
+        assert "min ★" not in legend
         rendered = accuracy.chart.render().plain
         assert any("\u2800" <= char <= "\u28ff" for char in rendered)
 
@@ -111,6 +115,7 @@ async def test_accuracy_draws_seeded_histories(local_store) -> None:
             "the loss history",
         )
         assert screen.view_request().metric_key == "loss"
+        assert "min ★" in text_of(screen.query_one("#chart-legend"))
 
 
 async def test_number_keys_switch_tabs(local_store) -> None:

@@ -8,6 +8,7 @@ wall-clock time; `l` switches the y axis between linear and log.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,6 +31,8 @@ X_MODES = ("step", "relative time", "wall clock")
 SERIES_COLOURS = ("cyan", "magenta", "green", "yellow", "blue", "red")
 _TIME_UNITS = ((3600.0, "h"), (60.0, "min"), (1.0, "s"))
 _WALL_FORMAT = "%Y-%m-%d %H:%M:%S"
+# Metric names whose smaller values are better: losses and errors (LightGBM logs "l1", "l2").
+LOWER_IS_BETTER = re.compile(r"loss|error|rmse|mse|mae|mape|\bl[12]\b|perplexity", re.IGNORECASE)
 
 
 def metric_keys(keys: list[str] | set[str]) -> list[str]:
@@ -73,6 +76,7 @@ class AccuracyTab(Vertical):
         self._keys: list[str] = []
         self._series: tuple[Series, ...] = ()
         self._labels: dict[str, str] = {}
+        self._selection = Selection()
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="chart-toolbar"):
@@ -93,6 +97,7 @@ class AccuracyTab(Vertical):
 
     def show_snapshot(self, snapshot: Snapshot, selection: Selection) -> None:
         """Update the metric list and redraw the chart from the snapshot's series."""
+        self._selection = selection
         version = snapshot.version(selection.model_name, selection.version)
         run = snapshot.runs.get(version.run_id or "") if version else None
         keys = metric_keys(set(run.metrics)) if run else []
@@ -105,7 +110,7 @@ class AccuracyTab(Vertical):
         self._labels = _legend_labels(snapshot, selection)
         series = tuple(item for item in snapshot.series if item.key == self.metric_key)
         if run is not None and all(item.run_id != run.run_id for item in series):
-            # Series polled for another selection: wait for this one's rather than mislabel.
+            # These series were polled for another selection, so wait for this one's.
             series = ()
         self._series = series
         if version is None:
@@ -208,11 +213,14 @@ class AccuracyTab(Vertical):
 
     def _legend(self) -> Table:
         """Return one row per series: colour key, label, then last, min and max with their steps."""
+        # The best value is the min for losses and errors, else the max. Its column gets a star.
+        lower_better = self._lower_is_better()
         legend = Table(box=None, padding=(0, 1, 0, 0), show_edge=False, header_style="dim")
         legend.add_column("", no_wrap=True, width=1)
         legend.add_column("series", no_wrap=True, overflow="ellipsis", ratio=1)
-        for name in ("last", "min", "max"):
-            legend.add_column(name, no_wrap=True, justify="right")
+        legend.add_column("last", no_wrap=True, justify="right")
+        legend.add_column("min ★" if lower_better else "min", no_wrap=True, justify="right")
+        legend.add_column("max" if lower_better else "max ★", no_wrap=True, justify="right")
 
         source = {series.run_id: series for series in self._series}
         for index, item in enumerate(self.plotted):
@@ -231,6 +239,21 @@ class AccuracyTab(Vertical):
             high = max(finite, key=lambda point: point.value)
             legend.add_row(Text("■", style=colour), label, *(_at_step(point) for point in (last, low, high)))
         return legend
+
+    def _lower_is_better(self) -> bool:
+        """Tell whether smaller values of the charted metric are better.
+
+        A threshold in the config decides ("below" alerts on low values, so higher is
+        better). Without one, losses and errors are recognised by name.
+        """
+        key = self.metric_key or ""
+        model_name = self._selection.model_name
+        settings = getattr(self.app, "settings", None)
+        if settings is not None and model_name is not None:
+            threshold = settings.model(model_name).metrics.get(key)
+            if threshold is not None:
+                return threshold.direction == "above"
+        return bool(LOWER_IS_BETTER.search(key.rsplit("/", 1)[-1]))
 
 
 def _at_step(point: MetricPoint) -> Text:
