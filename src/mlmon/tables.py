@@ -17,7 +17,7 @@ Every failure raises `InputError` naming the file, the problem and the fix.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -77,7 +77,6 @@ def read_columns(path: Path, columns: Sequence[str] | None = None) -> dict[str, 
     Booleans come back as object arrays of True/False so that drift treats them as
     categories. The dict keeps the file's column order.
     """
-    import numpy as np
 
     path = Path(path)
     kind = _check_file(path)
@@ -86,9 +85,7 @@ def read_columns(path: Path, columns: Sequence[str] | None = None) -> dict[str, 
         _check_columns(path, names, columns)
         wanted = list(columns) if columns is not None else names
         if not rows:
-            raise InputError(
-                f"{path} has no rows.", "Pass a file that contains at least one data row."
-            )
+            raise InputError(f"{path} has no rows.", "Pass a file that contains at least one data row.")
         index = {name: i for i, name in enumerate(names)}
         result: dict[str, np.ndarray] = {}
         for name in wanted:
@@ -100,11 +97,65 @@ def read_columns(path: Path, columns: Sequence[str] | None = None) -> dict[str, 
     _check_columns(path, table.column_names, columns)
     if table.num_rows == 0:
         raise InputError(f"{path} has no rows.", "Pass a file that contains at least one data row.")
-    result = {}
-    for name in columns if columns is not None else table.column_names:
-        chunks = [_arrow_to_numpy(chunk) for chunk in table.column(name).chunks]
-        result[name] = np.concatenate(chunks) if len(chunks) != 1 else chunks[0]
-    return result
+    names = columns if columns is not None else table.column_names
+    return {name: _column_to_numpy(table.column(name)) for name in names}
+
+
+def open_columns(path: Path, columns: Sequence[str] | None = None) -> Mapping[str, np.ndarray]:
+    """Return the columns of a table file as a mapping of name to numpy array.
+
+    For Parquet the mapping reads each column from disk when it is looked up and keeps
+    nothing, so a caller that handles one column at a time (the drift engine) never holds
+    the whole decoded file. Other formats are read at once, as by `read_columns`. Missing
+    files, unknown types, absent columns and empty files raise InputError here, not later.
+    """
+    path = Path(path)
+    if _check_file(path) == "parquet":
+        return ParquetColumns(path, columns)
+    return read_columns(path, columns)
+
+
+class ParquetColumns(Mapping[str, "np.ndarray"]):
+    """Columns of a Parquet file, each decoded on lookup (see `read_columns` for types)."""
+
+    def __init__(self, path: Path, columns: Sequence[str] | None = None) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.path = path
+        try:
+            parquet = pq.ParquetFile(path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InputError(f"Cannot read {path} as PARQUET: {_first_line(exc)}.", _fix_for("parquet")) from exc
+        _check_columns(path, parquet.schema_arrow.names, columns)
+        self.names = list(columns) if columns is not None else parquet.schema_arrow.names
+        self.num_rows = parquet.metadata.num_rows
+        if self.num_rows == 0:
+            raise InputError(f"{path} has no rows.", "Pass a file that contains at least one data row.")
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self.names:
+            raise KeyError(name)
+        table = _read_arrow(self.path, "parquet", [name])
+        return _column_to_numpy(table.column(name))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+def _column_to_numpy(column: Any) -> np.ndarray:
+    """Convert a pyarrow ChunkedArray to one numpy array (see `_arrow_to_numpy`)."""
+    import numpy as np
+
+    chunks = [_arrow_to_numpy(chunk) for chunk in column.chunks]
+    if len(chunks) == 1:
+        return chunks[0]
+    if not chunks:
+        return np.array([], dtype=object)
+    return np.concatenate(chunks)
 
 
 def _arrow_to_numpy(chunk: Any) -> np.ndarray:
@@ -119,12 +170,7 @@ def _arrow_to_numpy(chunk: Any) -> np.ndarray:
 
     kind = chunk.type
     size, offset = len(chunk), chunk.offset
-    if (
-        pat.is_integer(kind)
-        or pat.is_floating(kind)
-        or pat.is_decimal(kind)
-        or pat.is_temporal(kind)
-    ):
+    if pat.is_integer(kind) or pat.is_floating(kind) or pat.is_decimal(kind) or pat.is_temporal(kind):
         if pat.is_temporal(kind):
             chunk = chunk.cast(pa.int64())
         if not pat.is_float64(chunk.type):
@@ -138,9 +184,7 @@ def _arrow_to_numpy(chunk: Any) -> np.ndarray:
         return values
     if pat.is_boolean(kind):
         data = chunk.buffers()[1]
-        values = np.array([False, True], dtype=object)[
-            _valid_mask(data, offset, size).astype(np.intp)
-        ]
+        values = np.array([False, True], dtype=object)[_valid_mask(data, offset, size).astype(np.intp)]
         if chunk.null_count:
             values[~_valid_mask(chunk.buffers()[0], offset, size)] = None
         return values
@@ -173,9 +217,7 @@ def _check_file(path: Path) -> str:
     if path.is_dir():
         raise InputError(f"Cannot read {path}: it is a folder, not a file.", "Name one file.")
     if path.stat().st_size == 0:
-        raise InputError(
-            f"{path} is empty (0 bytes).", "Pass a file that contains at least one data row."
-        )
+        raise InputError(f"{path} is empty (0 bytes).", "Pass a file that contains at least one data row.")
     return kind
 
 
@@ -208,8 +250,15 @@ def _read_arrow(path: Path, kind: str, columns: Sequence[str] | None) -> Any:
         if kind == "csv":
             import pyarrow.csv as pacsv
 
-            include = list(columns) if columns is not None else None
-            options = pacsv.ConvertOptions(include_columns=include) if include else None
+            if columns is not None:
+                # Only the header and first block are parsed here, to name a missing column.
+                with pacsv.open_csv(path) as reader:
+                    _check_columns(path, reader.schema.names, columns)
+            # An empty field is a missing value, as pandas reads it, also in text columns.
+            options = pacsv.ConvertOptions(
+                include_columns=list(columns) if columns is not None else None,
+                strings_can_be_null=True,
+            )
             return pacsv.read_csv(path, convert_options=options)
         import pyarrow.json as pajson
 
@@ -234,9 +283,7 @@ def _read_json_document(path: Path) -> tuple[list[str], list[list[Any]]]:
                 f"{path} contains several JSON documents, one per line (JSON Lines).",
                 "Rename it to .jsonl so mlmon reads it as JSON Lines.",
             ) from exc
-        raise InputError(
-            f"Cannot read {path} as JSON: {exc.msg} at line {exc.lineno}.", _fix_for("json")
-        ) from exc
+        raise InputError(f"Cannot read {path} as JSON: {exc.msg} at line {exc.lineno}.", _fix_for("json")) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"Cannot read {path}: {_first_line(exc)}.", _fix_for("json")) from exc
 
@@ -247,8 +294,7 @@ def _read_json_document(path: Path) -> tuple[list[str], list[list[Any]]]:
         for number, row in enumerate(rows):
             if not isinstance(row, list) or len(row) != len(names):
                 raise InputError(
-                    f"{path}: row {number} of 'data' does not contain one value for each of "
-                    f"the {len(names)} columns.",
+                    f"{path}: row {number} of 'data' does not contain one value for each of the {len(names)} columns.",
                     _fix_for("json"),
                 )
         return [str(name) for name in names], rows
@@ -256,8 +302,7 @@ def _read_json_document(path: Path) -> tuple[list[str], list[list[Any]]]:
         names = list(dict.fromkeys(key for record in document for key in record))
         return names, [[record.get(name) for name in names] for record in document]
     raise InputError(
-        f"{path} is JSON but neither split orient ({{'columns': [...], 'data': [[...]]}}) "
-        "nor a list of records.",
+        f"{path} is JSON but neither split orient ({{'columns': [...], 'data': [[...]]}}) nor a list of records.",
         _fix_for("json"),
     )
 
@@ -266,10 +311,7 @@ def _list_to_numpy(values: list[Any]) -> np.ndarray:
     """Turn one JSON column into float64 when every non-null value is a number, else object."""
     import numpy as np
 
-    numbers = all(
-        value is None or (isinstance(value, int | float) and not isinstance(value, bool))
-        for value in values
-    )
+    numbers = all(value is None or (isinstance(value, int | float) and not isinstance(value, bool)) for value in values)
     if numbers:
         return np.array([np.nan if value is None else value for value in values], dtype=np.float64)
     return np.array(values, dtype=object)
@@ -280,10 +322,8 @@ def _fix_for(kind: str) -> str:
         "parquet": "Check that the file is a complete Parquet file (pandas: DataFrame.to_parquet).",
         "csv": "Check that the file is comma-separated, with one header row and the same "
         "number of fields in every row.",
-        "jsonl": "Write one JSON object per line "
-        "(pandas: DataFrame.to_json(orient='records', lines=True)).",
-        "json": "Write it in split orient "
-        "(pandas: DataFrame.to_json(orient='split'); mlflow.log_table does this).",
+        "jsonl": "Write one JSON object per line (pandas: DataFrame.to_json(orient='records', lines=True)).",
+        "json": "Write it in split orient (pandas: DataFrame.to_json(orient='split'); mlflow.log_table does this).",
     }[kind]
 
 

@@ -28,21 +28,15 @@ def register(app: typer.Typer) -> None:
 def drift(
     reference: Annotated[
         Path,
-        typer.Argument(
-            help="Reference window (e.g. training data) as a table file.", show_default=False
-        ),
+        typer.Argument(help="Reference window (e.g. training data) as a table file.", show_default=False),
     ],
     current: Annotated[
         Path,
-        typer.Argument(
-            help="Current window (e.g. recent inputs) as a table file.", show_default=False
-        ),
+        typer.Argument(help="Current window (e.g. recent inputs) as a table file.", show_default=False),
     ],
     column: Annotated[
         list[str] | None,
-        typer.Option(
-            "--column", "-c", help="Compare only this column (repeatable).", show_default=False
-        ),
+        typer.Option("--column", "-c", help="Compare only this column (repeatable).", show_default=False),
     ] = None,
     output_format: Annotated[
         str, typer.Option("--format", help="text (a table) or json (one document on stdout).")
@@ -62,17 +56,16 @@ def drift(
         fail(ConfigError(f"--alpha {alpha} is outside (0, 1).", "Use a level such as 0.05."))
 
     from mlmon.engine.drift import Reference, compare
-    from mlmon.tables import read_columns
+    from mlmon.tables import open_columns
 
     wanted = list(dict.fromkeys(column)) if column else None
     try:
-        reference_columns = read_columns(reference, wanted)
-        current_columns = read_columns(current, wanted)
+        # Parquet columns are read one at a time inside the engine's worker threads.
+        reference_columns = open_columns(reference, wanted)
+        current_columns = open_columns(current, wanted)
         if wanted is None:
             wanted = [
-                name
-                for name in dict.fromkeys([*reference_columns, *current_columns])
-                if name not in SKIPPED_BY_DEFAULT
+                name for name in dict.fromkeys([*reference_columns, *current_columns]) if name not in SKIPPED_BY_DEFAULT
             ]
             if not set(reference_columns) & set(current_columns):
                 raise InputError(
@@ -80,7 +73,7 @@ def drift(
                     "Compare files with the same columns, or name them with --column.",
                 )
         prepared = Reference(reference_columns, [n for n in wanted if n in reference_columns])
-        del reference_columns  # the sorted copies inside `prepared` are all that is needed
+        del reference_columns  # only the sorted copies inside `prepared` are needed
         report = compare(prepared, current_columns, wanted, alpha=alpha)
     except InputError as exc:
         fail(exc)
@@ -122,9 +115,7 @@ def _print_table(reference: Path, current: Path, document: dict[str, Any]) -> No
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for entry in document["columns"]:
         scores = entry["scores"]
-        p_value = (
-            scores["ks_p_value"] if entry["kind"] == "numeric" else scores["chisquare_p_value"]
-        )
+        p_value = scores["ks_p_value"] if entry["kind"] == "numeric" else scores["chisquare_p_value"]
         drifted = {True: "yes", False: "no", None: "—"}[entry["drifted"]]
         table.add_row(
             escape(entry["column"]),

@@ -31,8 +31,9 @@ from mlmon.engine import drift_stats as stats
 from mlmon.engine.reference import (
     Reference,
     ReferenceColumn,
-    as_columns,
     categorical_counts,
+    column_array,
+    row_count,
     workers,
 )
 
@@ -116,10 +117,8 @@ class DriftReport:
         }
 
 
-def compare(
-    reference: Any, current: Any, columns: Sequence[str] | None = None, alpha: float = 0.05
-) -> DriftReport:
-    """Compare `current` (DataFrame or mapping of arrays) against `reference`.
+def compare(reference: Any, current: Any, columns: Sequence[str] | None = None, alpha: float = 0.05) -> DriftReport:
+    """Compare `current` (DataFrame or mapping of column name to array) against `reference`.
 
     `reference` is a `Reference` (reused across calls) or raw data. Without `columns`,
     every column of either window is reported; one present in only one window gets
@@ -129,17 +128,14 @@ def compare(
     if not isinstance(reference, Reference):
         reference = Reference(reference, columns)
     present = list(current.keys())
-    wanted = (
-        list(columns)
-        if columns is not None
-        else list(dict.fromkeys([*reference.columns, *present]))
-    )
-    arrays = as_columns(current, [name for name in wanted if name in present])
-    current_rows = len(current[present[0]]) if present else 0
+    wanted = list(columns) if columns is not None else list(dict.fromkeys([*reference.columns, *present]))
+    current_rows = row_count(current, present)
 
     def one(name: str) -> ColumnDrift:
         try:
-            return _compare_column(reference.columns.get(name), arrays.get(name), name)
+            # Fetched here, in the worker, so a lazily read window loads one column at a time.
+            values = column_array(current[name]) if name in present else None
+            return _compare_column(reference.columns.get(name), values, name)
         except Exception as exc:  # one bad column must not abort the others
             log.exception("drift of column %s failed", name)
             return _error(name, "numeric", f"{type(exc).__name__}: {exc}")
@@ -149,9 +145,7 @@ def compare(
     return DriftReport(reference.rows, current_rows, alpha, _verdicts(results, alpha))
 
 
-def _compare_column(
-    reference: ReferenceColumn | None, values: np.ndarray | None, name: str
-) -> ColumnDrift:
+def _compare_column(reference: ReferenceColumn | None, values: np.ndarray | None, name: str) -> ColumnDrift:
     if reference is None:
         return _error(
             name,
@@ -277,9 +271,7 @@ def _categorical(reference: ReferenceColumn, values: np.ndarray) -> ColumnDrift:
     return _scored(base, reference.rows, current_rows, p_value)
 
 
-def _scored(
-    base: dict[str, Any], reference_rows: int, current_rows: int, p_value: float
-) -> ColumnDrift:
+def _scored(base: dict[str, Any], reference_rows: int, current_rows: int, p_value: float) -> ColumnDrift:
     """Build a scored column; `_verdicts` decides `drifted` later, across all columns."""
     if min(reference_rows, current_rows) < MIN_ROWS:
         return ColumnDrift(
@@ -290,18 +282,12 @@ def _scored(
             f"a verdict needs at least {MIN_ROWS}",
             **base,
         )
-    return ColumnDrift(
-        status="ok", message=None, drifted=False, severity="none", p_value=p_value, **base
-    )
+    return ColumnDrift(status="ok", message=None, drifted=False, severity="none", p_value=p_value, **base)
 
 
 def _verdicts(results: list[ColumnDrift], alpha: float) -> list[ColumnDrift]:
     """Apply Holm's correction across the tested columns and decide each verdict."""
-    tested = [
-        i
-        for i, column in enumerate(results)
-        if column.status == "ok" and column.p_value is not None
-    ]
+    tested = [i for i, column in enumerate(results) if column.status == "ok" and column.p_value is not None]
     adjusted = stats.holm_adjust([results[i].p_value for i in tested])
     final = list(results)
     for i, p_adjusted in zip(tested, adjusted, strict=True):

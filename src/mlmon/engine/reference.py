@@ -26,23 +26,31 @@ def workers(tasks: int) -> int:
     return max(1, min(tasks, os.cpu_count() or 1))
 
 
-def as_columns(data: Any, columns: Sequence[str] | None = None) -> dict[str, np.ndarray]:
-    """Turn a DataFrame or a mapping of array-likes into numpy columns.
+def column_array(values: Any) -> np.ndarray:
+    """Return one column as float64 (numbers, missing as NaN) or object (everything else).
 
-    Numbers become float64 (missing as NaN); booleans, text and anything else become
-    object arrays and are treated as categories.
+    Booleans, text and anything else become object arrays and are treated as categories.
     """
+    array = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values)
+    if array.dtype.kind in "iuf":
+        return array.astype(np.float64, copy=False)
+    if array.dtype.kind != "O":
+        return array.astype(object)
+    return array
+
+
+def as_columns(data: Any, columns: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+    """Turn a DataFrame or a mapping of array-likes into numpy columns (see `column_array`)."""
     names = list(columns) if columns is not None else list(data.keys())
-    result = {}
-    for name in names:
-        values = data[name]
-        array = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values)
-        if array.dtype.kind in "iuf":
-            array = array.astype(np.float64, copy=False)
-        elif array.dtype.kind != "O":
-            array = array.astype(object)
-        result[name] = array
-    return result
+    return {name: column_array(data[name]) for name in names}
+
+
+def row_count(data: Any, names: Sequence[str]) -> int:
+    """Return the number of rows of a window without reading a lazily loaded column."""
+    rows = getattr(data, "num_rows", None)
+    if rows is not None:
+        return int(rows)
+    return len(data[names[0]]) if names else 0
 
 
 def categorical_counts(values: np.ndarray) -> tuple[Counter, int]:
@@ -103,13 +111,24 @@ class Reference:
     """A reference window prepared for repeated drift comparisons.
 
     `data` is a DataFrame or a mapping of column name to array; only `columns` are kept
-    when given. Building sorts each numeric column (in parallel threads; numpy releases
-    the GIL while sorting).
+    when given. Each column is fetched from `data` inside a worker thread, so a mapping
+    that reads columns from disk on access (such as `mlmon.tables.open_columns`) never
+    holds the whole raw window in memory. Numpy releases the GIL while sorting, so the
+    threads run in parallel.
     """
 
     def __init__(self, data: Any, columns: Sequence[str] | None = None) -> None:
-        arrays = as_columns(data, columns)
-        self.rows = len(next(iter(arrays.values()))) if arrays else 0
-        with ThreadPoolExecutor(workers(len(arrays))) as pool:
-            built = pool.map(lambda item: ReferenceColumn.build(*item), arrays.items())
+        names = list(columns) if columns is not None else list(data.keys())
+        self.rows = row_count(data, names)
+
+        def build(name: str) -> ReferenceColumn:
+            try:
+                values = column_array(data[name])
+            except Exception as exc:  # an unreadable column must not abort the others
+                log.exception("reading reference column %s failed", name)
+                return ReferenceColumn(name, "numeric", 0, 0, error=f"{type(exc).__name__}: {exc}")
+            return ReferenceColumn.build(name, values)
+
+        with ThreadPoolExecutor(workers(len(names))) as pool:
+            built = pool.map(build, names)
             self.columns: dict[str, ReferenceColumn] = {column.name: column for column in built}

@@ -1,0 +1,112 @@
+"""The table reader: every format to the same columns, lazy Parquet, and clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from mlmon.engine import compare
+from mlmon.errors import InputError
+from mlmon.tables import open_columns, read_columns, read_table
+
+FRAME = pd.DataFrame(
+    {
+        "price": [1.5, None, 3.25, 4.0],
+        "count": [1, 2, 3, 4],
+        "side": ["buy", None, "sell", "buy"],
+        "flag": [True, False, True, True],
+    }
+)
+
+
+def _write(path):
+    if path.suffix == ".csv":
+        FRAME.to_csv(path, index=False)
+    elif path.suffix == ".parquet":
+        FRAME.to_parquet(path, index=False)
+    elif path.suffix == ".json":
+        FRAME.to_json(path, orient="split", index=False)
+    else:
+        FRAME.to_json(path, orient="records", lines=True)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".json", ".jsonl"])
+def test_every_format_gives_the_same_columns(tmp_path, suffix):
+    path = _write(tmp_path / f"t{suffix}")
+    for columns in (read_columns(path), dict(open_columns(path))):
+        np.testing.assert_array_equal(columns["price"], [1.5, np.nan, 3.25, 4.0])
+        assert columns["count"].dtype == np.float64
+        assert list(columns["side"]) == ["buy", None, "sell", "buy"]
+        assert list(columns["flag"]) == [True, False, True, True]
+    frame = read_table(path)
+    assert list(frame.columns) == ["price", "count", "side", "flag"]
+    assert len(frame) == 4
+
+
+def test_parquet_columns_are_read_on_lookup(tmp_path):
+    path = _write(tmp_path / "t.parquet")
+    columns = open_columns(path, ["price", "side"])
+    assert columns.num_rows == 4
+    assert list(columns) == ["price", "side"]
+    with pytest.raises(KeyError):
+        columns["count"]
+
+
+def test_multi_chunk_and_sliced_arrow_columns(tmp_path):
+    path = tmp_path / "chunks.parquet"
+    table = pa.table({"x": pa.array([1.0, None, 3.0, 4.0, 5.0]), "s": ["a", "b", None, "a", "c"]})
+    pq.write_table(table, path, row_group_size=2)  # three row groups, three chunks
+    columns = read_columns(path)
+    np.testing.assert_array_equal(columns["x"], [1.0, np.nan, 3.0, 4.0, 5.0])
+    assert list(columns["s"]) == ["a", "b", None, "a", "c"]
+
+
+def test_lazy_parquet_drift_equals_eager(tmp_path):
+    rng = np.random.default_rng(0)
+    for name, shift in (("r.parquet", 0.0), ("c.parquet", 0.4)):
+        frame = pd.DataFrame({"a": rng.normal(shift, 1, 500), "b": rng.choice(["x", "y"], 500)})
+        frame.to_parquet(tmp_path / name)
+    lazy = compare(open_columns(tmp_path / "r.parquet"), open_columns(tmp_path / "c.parquet"))
+    eager = compare(read_columns(tmp_path / "r.parquet"), read_columns(tmp_path / "c.parquet"))
+    assert lazy.to_dict() == eager.to_dict()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "words"),
+    [
+        ("a.txt", "x", ["unknown file type", ".parquet"]),
+        ("b.csv", "", ["empty"]),
+        ("c.csv", "price\n", ["no rows"]),
+        ("d.parquet", "PAR1 broken", ["Cannot read", "Parquet"]),
+        ("e.json", json.dumps({"a": 1}), ["split orient"]),
+        ("f.json", '{"a": 1}\n{"a": 2}\n', ["JSON Lines", ".jsonl"]),
+        ("g.json", json.dumps({"columns": ["a", "b"], "data": [[1]]}), ["row 0"]),
+        ("h.jsonl", "{not json", ["Cannot read", "JSONL"]),
+    ],
+)
+def test_bad_files_raise_input_error(tmp_path, name, content, words):
+    path = tmp_path / name
+    path.write_text(content)
+    for reader in (read_table, read_columns, open_columns):
+        with pytest.raises(InputError) as caught:
+            reader(path)
+        message = str(caught.value)
+        assert name in message
+        for word in words:
+            assert word in message
+
+
+def test_missing_file_and_missing_column(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        read_columns(tmp_path / "nope.parquet")
+    path = _write(tmp_path / "t.parquet")
+    with pytest.raises(InputError, match="no column 'volume'"):
+        open_columns(path, ["price", "volume"])
+    with pytest.raises(InputError, match="no column 'volume'"):
+        read_table(_write(tmp_path / "t.csv"), ["volume"])
