@@ -259,3 +259,27 @@ async def test_layout_fits_80x24(local_store) -> None:
         assert legend.height == 3
         assert legend.bottom <= 23
         assert screen.header.region.y == 0
+
+
+async def test_overview_scrolls_with_keys_and_keeps_scroll(local_store) -> None:
+    app = build_app(local_store.uri)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        log = MessageLog(screen)
+        run_id = local_store.seeded.run_ids["run-a"]
+        await wait_for(pilot, lambda: screen.snapshot and run_id in screen.snapshot.runs, "run-a loaded")
+        await pilot.pause()
+        overview = screen.query_one("#overview")
+        # At 24 rows the four cards do not fit, so the tab scrolls.
+        assert overview.max_scroll_y > 0
+
+        overview.focus()
+        await pilot.press("j", "j", "j")
+        await wait_for(pilot, lambda: overview.scroll_y == 3, "three lines scrolled", timeout=5)
+        before = len(log.of(SnapshotReady))
+        await pilot.press("r")
+        await wait_for(pilot, lambda: len(log.of(SnapshotReady)) > before, "a refreshed snapshot")
+        await pilot.pause()
+        assert overview.scroll_y == 3
+        await pilot.press("k")
+        await wait_for(pilot, lambda: overview.scroll_y == 2, "one line back up", timeout=5)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
@@ -27,6 +30,11 @@ def _fields(rows: list[tuple[str, RenderableType]]) -> Table:
 
 class OverviewTab(VerticalScroll):
     """Cards for the selected version. Only their contents change, so scrolling survives polls."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "scroll_down", "Down", show=False),
+        Binding("k", "scroll_up", "Up", show=False),
+    ]
 
     def compose(self) -> ComposeResult:
         yield Static(id="overview-empty", classes="empty-state")
