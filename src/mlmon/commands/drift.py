@@ -55,6 +55,11 @@ def drift(
     if not 0 < alpha < 1:
         fail(ConfigError(f"--alpha {alpha} is outside (0, 1).", "Use a level such as 0.05."))
 
+    from mlmon.logs import setup_logging
+
+    # Errors caught per column are logged; without a handler Python would print them
+    # (with a traceback) on stderr, so send them to the log file.
+    setup_logging()
     from mlmon.engine.drift import Reference, compare
     from mlmon.tables import open_columns
 

@@ -27,17 +27,13 @@ def metrics(
             show_default=False,
         ),
     ],
-    task: Annotated[
-        str, typer.Option("--task", help="auto, regression, classification or trading.")
-    ] = "auto",
+    task: Annotated[str, typer.Option("--task", help="auto, regression, classification or trading.")] = "auto",
     output_format: Annotated[
         str, typer.Option("--format", help="text (a table) or json (one document on stdout).")
     ] = "text",
     positive_label: Annotated[
         str,
-        typer.Option(
-            "--positive-label", help="Label counted as positive in binary classification."
-        ),
+        typer.Option("--positive-label", help="Label counted as positive in binary classification."),
     ] = "1",
     periods_per_year: Annotated[
         float,
@@ -57,6 +53,11 @@ def metrics(
     if output_format not in FORMAT_CHOICES:
         fail(ConfigError(f"Unknown --format {output_format!r}.", "Use text or json."))
 
+    from mlmon.logs import setup_logging
+
+    # Errors caught per column are logged; without a handler Python would print them
+    # (with a traceback) on stderr, so send them to the log file.
+    setup_logging()
     from mlmon.engine.rolling import compute_metrics
     from mlmon.tables import read_table
 
