@@ -57,8 +57,8 @@ def drift(
 
     from mlmon.logs import setup_logging
 
-    # Errors caught per column are logged; without a handler Python would print them
-    # (with a traceback) on stderr, so send them to the log file.
+    # A column that fails is logged with its traceback. Without a handler Python would
+    # print that on stderr, so the records go to the log file.
     setup_logging()
     from mlmon.engine.drift import Reference, compare
     from mlmon.tables import open_columns

@@ -55,8 +55,8 @@ def metrics(
 
     from mlmon.logs import setup_logging
 
-    # Errors caught per column are logged; without a handler Python would print them
-    # (with a traceback) on stderr, so send them to the log file.
+    # Log records go to the log file: without a handler, Python would print warnings
+    # and errors from the engine on stderr.
     setup_logging()
     from mlmon.engine.rolling import compute_metrics
     from mlmon.tables import read_table
