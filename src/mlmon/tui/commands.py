@@ -33,7 +33,7 @@ class MonitorCommands(Provider):
                 "Step, relative time, wall clock (x)",
             ),
             ("Chart: toggle log y", screen.accuracy.action_toggle_log, "Linear or log y axis (l)"),
-            ("Show key bindings", self.app.action_help, "List every key (?)"),
+            ("Show key bindings", screen.app.action_help, "List every key (?)"),
         ]
         for number, tab_id in enumerate(TAB_IDS, start=1):
             commands.append(

@@ -71,7 +71,8 @@ class MonitorScreen(Screen[None]):
         Binding("x", "chart_x_axis", "x axis"),
         Binding("l", "chart_log_y", "log y"),
     ]
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (120, "-wide")]
+    # Textual declares this as an instance attribute, so it cannot be a ClassVar here.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012
 
     snapshot: var[Snapshot | None] = var(None)
     """The newest Snapshot on screen, or None until the first poll ends."""
