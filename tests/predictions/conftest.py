@@ -1,4 +1,4 @@
-"""Real prediction logs and training runs in the session's mlflow server.
+"""Real prediction logs and training runs in an mlflow server started for them.
 
 `prediction_store` writes, once per session and with MLflow's own client:
 
@@ -10,6 +10,7 @@
 - `pred-broken`: a predictions run with one good batch and three bad ones, and a
   training run whose gain importance file is corrupt.
 - `pred-returns`: a next-day return regressor whose errors grow halfway through.
+- `pred-empty`: a version whose run has no files and no predictions.
 """
 
 from __future__ import annotations
@@ -23,11 +24,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.mlflow_server import start_server
+
 FEATURES = ("momentum", "volatility", "volume", "noise")
 BATCH_ROWS = 40
 EPOCH = pd.Timestamp(0, tz="UTC")
-# Stores already written, by tracking URI.
-_WRITTEN: dict[str, PredictionStore] = {}
+# The one server and store of the session, shared by every module that imports the
+# fixture (pytest makes one fixture instance per importing module).
+_SHARED: dict[str, object] = {}
 
 
 @dataclass
@@ -101,16 +105,29 @@ def write_batch(batch: pd.DataFrame, path: Path) -> Path:
 
 
 @pytest.fixture(scope="session", name="prediction_store")
-def prediction_store_fixture(mlflow_server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PredictionStore]:
-    """The stores' content in the session's mlflow server (see the module docstring).
+def prediction_store_fixture(
+    isolated_environment: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PredictionStore]:
+    """A real `mlflow server` of its own holding the content in the module docstring.
 
-    Test modules outside this folder import this fixture; the content is written once
-    per server however many modules ask for it.
+    It is not the session's seeded server because these registered models would change
+    what other tests list and select there. Test modules outside this folder import
+    this fixture; the server starts once however many modules ask for it.
     """
-    if mlflow_server.uri not in _WRITTEN:
-        folder = tmp_path_factory.mktemp("prediction-files")
-        _WRITTEN[mlflow_server.uri] = write_prediction_store(mlflow_server.uri, folder)
-    yield _WRITTEN[mlflow_server.uri]
+    owner = "store" not in _SHARED
+    if owner:
+        handle = start_server(tmp_path_factory.mktemp("prediction-server"))
+        _SHARED["handle"] = handle
+        try:
+            _SHARED["store"] = write_prediction_store(handle.uri, tmp_path_factory.mktemp("prediction-files"))
+        except BaseException:
+            handle.stop()
+            raise
+    try:
+        yield _SHARED["store"]  # type: ignore[misc]
+    finally:
+        if owner:
+            _SHARED["handle"].stop()  # type: ignore[attr-defined]
 
 
 def write_prediction_store(uri: str, folder: Path, artifact_root: Path | None = None) -> PredictionStore:
@@ -199,6 +216,9 @@ def write_prediction_store(uri: str, folder: Path, artifact_root: Path | None = 
             client.log_artifact(store.broken_run_id, str(path), artifact_path="predictions")
         write_broken_training_run(client, experiment, folder, store)
         write_returns_model(client, experiment, rng, folder, store)
+        empty_run = client.create_run(experiment, run_name="train-empty").info.run_id
+        client.create_registered_model("pred-empty", description="A version without any data")
+        client.create_model_version("pred-empty", f"runs:/{empty_run}/model", run_id=empty_run)
         return store
     finally:
         mlflow.set_tracking_uri(previous_uri)

@@ -150,8 +150,8 @@ async def test_features_tab_bad_importance_file(prediction_store) -> None:
         assert "no reference data" in text_of(tab.query_one("#feature-facts"), width=120)
 
 
-async def test_features_tab_empty_state(prediction_store, mlflow_server) -> None:
-    app = build_app(mlflow_server.uri, model_filter=(mlflow_server.seeded.model_name,))
+async def test_features_tab_empty_state(prediction_store) -> None:
+    app = build_app(prediction_store.uri, model_filter=("pred-empty",))
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
         await wait_for(pilot, lambda: screen.snapshot and screen.snapshot.features, "features state")
@@ -160,7 +160,7 @@ async def test_features_tab_empty_state(prediction_store, mlflow_server) -> None
         await wait_for(pilot, lambda: tab.ready, "features drawn")
         assert tab.has_class("-empty")
         message = text_of(tab.query_one("#features-empty"), width=200)
-        assert f"{mlflow_server.seeded.model_name} v1" in message
+        assert "pred-empty v1" in message
         assert "reference/" in message
 
         await pilot.press("3")
