@@ -14,12 +14,8 @@ from mlmon.config import Settings
 from mlmon.errors import InputError, SourceError, SourceErrorKind
 from mlmon.insights import InsightCollector
 from mlmon.sources.mlflow_rest import RestSource
-from mlmon.sources.predictions import (
-    PredictionLogReader,
-    cache_path,
-    merge_batches,
-    parse_timestamps,
-)
+from mlmon.sources.prediction_batches import merge_batches, parse_timestamps
+from mlmon.sources.predictions import PredictionLogReader, cache_path
 from mlmon.tracking import ArtifactInfo
 from tests.predictions.conftest import BATCH_ROWS, FEATURES, write_batch
 
