@@ -196,11 +196,21 @@ print(json.dumps(out))
 """
 
 
+RSS_PROBE = """
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
 def max_rss(command: list[str]) -> int:
-    """Run `command` once and return its peak resident set size in bytes (Linux)."""
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, _, usage = os.wait4(process.pid, 0)
-    return usage.ru_maxrss * 1024  # ru_maxrss is in KiB on Linux
+    """Run `command` once and return its peak resident set size in bytes (Linux).
+
+    A small launcher process runs it: a child forked straight from this process could
+    report this process's own, much larger, resident size as its peak.
+    """
+    probe = subprocess.run([sys.executable, "-c", RSS_PROBE, *command], capture_output=True, text=True, check=True)
+    return int(probe.stdout.strip()) * 1024  # ru_maxrss is in KiB on Linux
 
 
 def bench_end_to_end(rows: int, repeats: int) -> None:
