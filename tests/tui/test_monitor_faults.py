@@ -22,6 +22,7 @@ from tests.tui.helpers import MessageLog, build_app, text_of, wait_for
 pytestmark = pytest.mark.asyncio
 
 MARKUP_MODEL = "markup-model"
+EMPTY_MODEL = "empty-model"
 MARKUP_PARAM = "[bold red]not a style[/]"
 NAN_STEP = 5
 
@@ -53,6 +54,7 @@ def markup_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     client.create_registered_model(MARKUP_MODEL)
     client.create_model_version(MARKUP_MODEL, source=f"runs:/{run_id}/model", run_id=run_id, description="[b]desc[/b]")
     client.set_registered_model_alias(MARKUP_MODEL, "champion", "1")
+    client.create_registered_model(EMPTY_MODEL)
     yield uri
 
 
@@ -92,6 +94,8 @@ async def test_server_text_and_odd_values_shown_literally(markup_store: str) -> 
         }
 
         assert MARKUP_PARAM in params
+        labels = [str(option.prompt) for option in screen.picker.version_list.options]
+        assert labels[0] == f"{EMPTY_MODEL} (no versions)"
         assert "[i]run[/i]" in text_of(overview.card("run-card"))
         assert "[b]desc[/b]" in text_of(overview.card("version-card"))
         assert metrics["nan_metric"] == "NaN"

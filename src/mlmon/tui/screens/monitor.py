@@ -266,14 +266,20 @@ class MonitorScreen(Screen[None]):
         self.picker.set_class(stale, "-stale")
 
     def _select_default(self, snapshot: Snapshot) -> None:
-        """Select the first model's champion (or newest) version so the tabs show data at once."""
-        names = [model.name for model in snapshot.models]
-        configured = [name for name in self.app.settings.model_filter if name in names]
-        model = snapshot.model(configured[0] if configured else sorted(names, key=str.lower)[0])
-        if model is None or not model.versions:
+        """Select a champion (or newest) version so the tabs show data at once.
+
+        The model is the first one named with --model, else the first by name that has
+        versions.
+        """
+        with_versions = [model for model in snapshot.models if model.versions]
+        by_name = {model.name: model for model in with_versions}
+        configured = [by_name[name] for name in self.app.settings.model_filter if name in by_name]
+        ordered = configured or sorted(with_versions, key=lambda model: model.name.lower())
+        if not ordered:
             return
-        version = model.aliases.get("champion") or max(model.versions, key=lambda item: item.version_number).version
-        self.picker.select(model.name, version)
+        model = ordered[0]
+        newest = max(model.versions, key=lambda item: item.version_number)
+        self.picker.select(model.name, model.aliases.get("champion") or newest.version)
 
     def _show_current_tab(self) -> None:
         """Redraw the visible tab. Hidden tabs redraw when shown, so they cost nothing per poll."""

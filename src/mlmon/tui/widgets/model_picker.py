@@ -108,7 +108,8 @@ class ModelPicker(Vertical):
         for model in sorted(self._models, key=lambda item: item.name.lower()):
             if needle and needle not in model.name.lower():
                 continue
-            entries.append(_Entry(model.name, None, None, model.name))
+            heading = model.name if model.versions else f"{model.name} (no versions)"
+            entries.append(_Entry(model.name, None, None, heading))
             versions = sorted(model.versions, key=lambda item: item.version_number, reverse=True)
             for version in versions:
                 entries.append(self._version_entry(model, version))
