@@ -155,6 +155,8 @@ class MonitorScreen(Screen[None]):
 
     def request_poll(self, *, timed: bool = False) -> None:
         """Poll now. A running poll is cancelled, since the newer request describes the screen."""
+        # NOTE: cancelling cannot stop a local store's read already running in its worker
+        # thread. That read finishes in the background and its result is dropped.
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
