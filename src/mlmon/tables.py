@@ -6,7 +6,9 @@ Two entry points:
   rows (timestamps, joins).
 - `read_columns(path, columns)` returns one numpy array per column. For Parquet, CSV
   and JSON Lines it builds no DataFrame and imports no pandas, because pyarrow decodes
-  the file straight to numpy; the drift command depends on that speed for large files.
+  the file straight to numpy. The drift command depends on that speed for large files.
+- `open_columns(path, columns)` does the same, but for Parquet it decodes each column
+  only when it is looked up.
 
 Formats are chosen by extension: `.csv` (also `.csv.gz`), `.parquet`/`.pq`, `.json`
 (split orient, `{"columns": [...], "data": [[...]]}` as `mlflow.log_table` and
