@@ -107,8 +107,8 @@ def open_columns(path: Path, columns: Sequence[str] | None = None) -> Mapping[st
     """Return the columns of a table file as a mapping of name to numpy array.
 
     For Parquet the mapping reads each column from disk when it is looked up and keeps
-    nothing, so a caller that handles one column at a time (the drift engine) never holds
-    the whole decoded file. Other formats are read at once, as by `read_columns`. Missing
+    nothing, so a caller that handles one column at a time (the drift engine) never keeps
+    the whole decoded file in memory. Other formats are read at once, as by `read_columns`. Missing
     files, unknown types, absent columns and empty files raise InputError here, not later.
     """
     path = Path(path)

@@ -113,7 +113,7 @@ class Reference:
     `data` is a DataFrame or a mapping of column name to array; only `columns` are kept
     when given. Each column is fetched from `data` inside a worker thread, so a mapping
     that reads columns from disk on access (such as `mlmon.tables.open_columns`) never
-    holds the whole raw window in memory. Numpy releases the GIL while sorting, so the
+    keeps the whole raw window in memory. Numpy releases the GIL while sorting, so the
     threads run in parallel.
     """
 
