@@ -99,7 +99,7 @@ def read_columns(path: Path, columns: Sequence[str] | None = None) -> dict[str, 
     _check_columns(path, table.column_names, columns)
     if table.num_rows == 0:
         raise InputError(f"{path} has no rows.", "Pass a file that contains at least one data row.")
-    names = columns if columns is not None else table.column_names
+    names = list(columns) if columns is not None else table.column_names
     return {name: _column_to_numpy(table.column(name)) for name in names}
 
 
@@ -130,7 +130,7 @@ class ParquetColumns(Mapping[str, "np.ndarray"]):
         except (pa.ArrowInvalid, OSError) as exc:
             raise InputError(f"Cannot read {path} as PARQUET: {_first_line(exc)}.", _fix_for("parquet")) from exc
         _check_columns(path, parquet.schema_arrow.names, columns)
-        self.names = list(columns) if columns is not None else parquet.schema_arrow.names
+        self.names: list[str] = list(columns) if columns is not None else parquet.schema_arrow.names
         self.num_rows = parquet.metadata.num_rows
         if self.num_rows == 0:
             raise InputError(f"{path} has no rows.", "Pass a file that contains at least one data row.")

@@ -172,7 +172,7 @@ def _numeric(reference: ReferenceColumn, values: np.ndarray) -> ColumnDrift:
     current = stats.sorted_finite(values)
     missing = len(values) - len(current)
     scores: dict[str, float | None] = dict.fromkeys(SCORE_NAMES)
-    base = {
+    base: dict[str, Any] = {
         "column": reference.name,
         "kind": "numeric",
         "method": "ks",
@@ -229,7 +229,7 @@ def _categorical(reference: ReferenceColumn, values: np.ndarray) -> ColumnDrift:
     counts, missing = categorical_counts(values)
     current_rows = len(values) - missing
     scores: dict[str, float | None] = dict.fromkeys(SCORE_NAMES)
-    base = {
+    base: dict[str, Any] = {
         "column": reference.name,
         "kind": "categorical",
         "method": "chisquare",
@@ -288,7 +288,7 @@ def _scored(base: dict[str, Any], reference_rows: int, current_rows: int, p_valu
 def _verdicts(results: list[ColumnDrift], alpha: float) -> list[ColumnDrift]:
     """Apply Holm's correction across the tested columns and decide each verdict."""
     tested = [i for i, column in enumerate(results) if column.status == "ok" and column.p_value is not None]
-    adjusted = stats.holm_adjust([results[i].p_value for i in tested])
+    adjusted = stats.holm_adjust([float(results[i].p_value or 0.0) for i in tested])
     final = list(results)
     for i, p_adjusted in zip(tested, adjusted, strict=True):
         column = results[i]

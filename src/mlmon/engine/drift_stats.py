@@ -107,7 +107,7 @@ def ks_wasserstein(reference: np.ndarray, current: np.ndarray) -> tuple[float, f
     # Position of each reference value in the merged order: its rank among the reference
     # values plus the count of current values below it. Current values fill the other
     # slots in their own order, which saves a second binary search.
-    ref_at = np.searchsorted(current, reference, side="left").astype(index, copy=False)
+    ref_at: np.ndarray = np.searchsorted(current, reference, side="left").astype(index, copy=False)
     ref_at += np.arange(n1, dtype=index)
     from_reference = np.zeros(total, dtype=bool)
     from_reference[ref_at] = True
@@ -116,11 +116,11 @@ def ks_wasserstein(reference: np.ndarray, current: np.ndarray) -> tuple[float, f
     del ref_at
     merged[~from_reference] = current
 
-    ref_count = np.cumsum(from_reference, dtype=index)
+    ref_count: np.ndarray = np.cumsum(from_reference, dtype=index)
     del from_reference
     # CDF gap F_ref − F_cur after each merged value; F_cur counts the rest.
     gap = ref_count * (1.0 / n1)
-    cur_count = np.arange(1, total + 1, dtype=index)
+    cur_count: np.ndarray = np.arange(1, total + 1, dtype=index)
     cur_count -= ref_count
     del ref_count
     gap -= cur_count * (1.0 / n2)

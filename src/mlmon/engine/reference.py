@@ -70,10 +70,11 @@ class ReferenceColumn:
     kind: str  # "numeric" or "categorical"
     rows: int  # values present (finite numbers, non-null categories)
     missing: int
-    sorted_values: np.ndarray | None = None
+    # Empty for categorical columns, as are `edges` and `bin_counts`.
+    sorted_values: np.ndarray = field(default_factory=lambda: np.empty(0))
     std: float = 0.0
-    edges: np.ndarray | None = None
-    bin_counts: np.ndarray | None = None
+    edges: np.ndarray = field(default_factory=lambda: np.empty(0))
+    bin_counts: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     categories: Counter = field(default_factory=Counter)
     error: str | None = None  # why the column could not be prepared; compared as "error"
 
