@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from mlmon.tracking import ArtifactInfo, Experiment, MetricPoint, ModelVersion, RegisteredModel, Run
+from mlmon.tracking import ArtifactInfo, Experiment, MetricPoint, RegisteredModel, Run
 
 
 @runtime_checkable
