@@ -19,8 +19,10 @@ class Selection:
 class SnapshotView(Protocol):
     """A tab that redraws itself from the newest Snapshot and the current selection.
 
-    `show_snapshot` is called on every new Snapshot and every selection change; it must
-    keep the user's own state (scroll, sort, chosen metric, window) across calls.
+    The screen calls `show_snapshot` for the visible tab on every new Snapshot and
+    selection change, and again when a tab becomes visible, so hidden tabs cost nothing
+    per poll. It must keep the user's own state (scroll, sort, chosen metric, window)
+    across calls.
     """
 
     def show_snapshot(self, snapshot: Snapshot, selection: Selection) -> None: ...
