@@ -100,7 +100,7 @@ def read_columns(path: Path, columns: Sequence[str] | None = None) -> dict[str, 
     if table.num_rows == 0:
         raise InputError(f"{path} has no rows.", "Pass a file that contains at least one data row.")
     names = list(columns) if columns is not None else table.column_names
-    return {name: _column_to_numpy(table.column(name)) for name in names}
+    return {name: _column_to_numpy(table.column(name), path, name) for name in names}
 
 
 def open_columns(path: Path, columns: Sequence[str] | None = None) -> Mapping[str, np.ndarray]:
@@ -139,7 +139,11 @@ class ParquetColumns(Mapping[str, "np.ndarray"]):
         if name not in self.names:
             raise KeyError(name)
         table = _read_arrow(self.path, "parquet", [name])
-        return _column_to_numpy(table.column(name))
+        return _column_to_numpy(table.column(name), self.path, name)
+
+    def __contains__(self, name: object) -> bool:
+        # Mapping's default would read the column to answer.
+        return name in self.names
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names)
@@ -148,11 +152,21 @@ class ParquetColumns(Mapping[str, "np.ndarray"]):
         return len(self.names)
 
 
-def _column_to_numpy(column: Any) -> np.ndarray:
-    """Convert a pyarrow ChunkedArray to one numpy array (see `_arrow_to_numpy`)."""
-    import numpy as np
+def _column_to_numpy(column: Any, path: Path, name: str) -> np.ndarray:
+    """Convert column `name` of `path`, a pyarrow ChunkedArray, to one numpy array.
 
-    chunks = [_arrow_to_numpy(chunk) for chunk in column.chunks]
+    See `_arrow_to_numpy` for the types; a type it cannot convert raises InputError.
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    try:
+        chunks = [_arrow_to_numpy(chunk) for chunk in column.chunks]
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise InputError(
+            f"{path}: column {name!r} of type {column.type} is neither numbers nor categories ({_first_line(exc)}).",
+            "Leave the column out with --column, or store it as numbers or text.",
+        ) from exc
     if len(chunks) == 1:
         return chunks[0]
     if not chunks:
@@ -172,9 +186,13 @@ def _arrow_to_numpy(chunk: Any) -> np.ndarray:
 
     kind = chunk.type
     size, offset = len(chunk), chunk.offset
+    if pat.is_null(kind):  # a column with no value at all, e.g. an empty CSV column
+        return np.full(size, np.nan)
     if pat.is_integer(kind) or pat.is_floating(kind) or pat.is_decimal(kind) or pat.is_temporal(kind):
         if pat.is_temporal(kind):
-            chunk = chunk.cast(pa.int64())
+            # Dates and times as their stored integer (days, seconds, ... in the column's
+            # unit); not every temporal type casts to int64, but each views as its width.
+            chunk = chunk.view(pa.int32() if kind.bit_width == 32 else pa.int64())
         if not pat.is_float64(chunk.type):
             chunk = chunk.cast(pa.float64())
             offset = chunk.offset

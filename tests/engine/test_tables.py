@@ -110,3 +110,31 @@ def test_missing_file_and_missing_column(tmp_path):
         open_columns(path, ["price", "volume"])
     with pytest.raises(InputError, match="no column 'volume'"):
         read_table(_write(tmp_path / "t.csv"), ["volume"])
+
+
+def test_empty_date_and_time_columns(tmp_path):
+    path = tmp_path / "edge.csv"
+    path.write_text("blank,day,stamp\n,2024-01-01,2024-01-01T00:00:00\n,2024-01-03,2024-01-01T00:01:00\n")
+    columns = read_columns(path)
+    assert np.isnan(columns["blank"]).all()
+    # Dates as days since the epoch and timestamps as seconds, the columns' own units.
+    np.testing.assert_array_equal(columns["day"], [19723.0, 19725.0])
+    np.testing.assert_array_equal(columns["stamp"], [1704067200.0, 1704067260.0])
+
+
+def test_nested_column_is_an_input_error_or_an_error_status(tmp_path):
+    path = tmp_path / "nested.parquet"
+    pq.write_table(pa.table({"tags": pa.array([[1, 2], [3]] * 20), "x": np.arange(40.0)}), path)
+    with pytest.raises(InputError, match="column 'tags' of type list"):
+        read_columns(path)
+    report = compare(open_columns(path), open_columns(path))
+    statuses = {column.column: column.status for column in report.columns}
+    assert statuses == {"tags": "error", "x": "ok"}
+
+
+def test_membership_does_not_read_a_parquet_column(tmp_path):
+    path = _write(tmp_path / "t.parquet")
+    columns = open_columns(path)
+    path.unlink()  # any read from now on would fail
+    assert "price" in columns
+    assert "volume" not in columns

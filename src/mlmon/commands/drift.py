@@ -7,6 +7,7 @@ files to numpy columns and the engine needs only numpy and scipy.special there.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -82,6 +83,15 @@ def drift(
         report = compare(prepared, current_columns, wanted, alpha=alpha)
     except InputError as exc:
         fail(exc)
+        return
+    except Exception as exc:  # a bug or an unforeseen file: one line, details in the log
+        logging.getLogger(__name__).exception("drift of %s against %s failed", current, reference)
+        fail(
+            InputError(
+                f"Comparing {current} with {reference} failed: {type(exc).__name__}: {exc}.",
+                "The mlmon log file has the details.",
+            )
+        )
         return
 
     document = report.to_dict()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -82,6 +83,15 @@ def metrics(
         return
     except (ValueError, TypeError, KeyError) as exc:
         fail(InputError(f"Cannot compute metrics from {predictions}: {exc}.", _task_fix(task)))
+        return
+    except Exception as exc:  # a bug or an unforeseen file: one line, details in the log
+        logging.getLogger(__name__).exception("metrics of %s failed", predictions)
+        fail(
+            InputError(
+                f"Computing metrics from {predictions} failed: {type(exc).__name__}: {exc}.",
+                "The mlmon log file has the details.",
+            )
+        )
         return
 
     document = result.to_dict()
