@@ -59,11 +59,11 @@ def read_table(path: Path, columns: Sequence[str] | None = None) -> pd.DataFrame
 
     path = Path(path)
     kind = _check_file(path)
-    if kind == "json":
-        names, rows = _read_json_document(path)
+    arrow = None if kind == "json" else _read_arrow_or_none(path, kind, columns)
+    if arrow is None:
+        names, rows = _read_python_rows(path, kind)
         frame = pd.DataFrame(rows, columns=names)
     else:
-        arrow = _read_arrow(path, kind, columns)
         frame = arrow.to_pandas()
     _check_columns(path, list(frame.columns), columns)
     if columns is not None:
@@ -82,8 +82,9 @@ def read_columns(path: Path, columns: Sequence[str] | None = None) -> dict[str, 
 
     path = Path(path)
     kind = _check_file(path)
-    if kind == "json":
-        names, rows = _read_json_document(path)
+    table = None if kind == "json" else _read_arrow_or_none(path, kind, columns)
+    if table is None:
+        names, rows = _read_python_rows(path, kind)
         _check_columns(path, names, columns)
         wanted = list(columns) if columns is not None else names
         if not rows:
@@ -95,7 +96,6 @@ def read_columns(path: Path, columns: Sequence[str] | None = None) -> dict[str, 
             result[name] = _list_to_numpy(values)
         return result
 
-    table = _read_arrow(path, kind, columns)
     _check_columns(path, table.column_names, columns)
     if table.num_rows == 0:
         raise InputError(f"{path} has no rows.", "Pass a file that contains at least one data row.")
@@ -290,6 +290,42 @@ def _read_arrow(path: Path, kind: str, columns: Sequence[str] | None) -> Any:
             f"Cannot read {path} as {kind.upper()}: {_first_line(exc)}.",
             _fix_for(kind),
         ) from exc
+
+
+def _read_arrow_or_none(path: Path, kind: str, columns: Sequence[str] | None) -> Any:
+    """Read with pyarrow, or return None for JSON Lines that pyarrow cannot type.
+
+    pyarrow wants one type per JSON Lines column and rejects a file where, say, `score`
+    is a number in one row and text in the next; such files are read row by row instead.
+    """
+    try:
+        return _read_arrow(path, kind, columns)
+    except InputError as exc:
+        if kind == "jsonl" and "changed from" in str(exc.__cause__):
+            return None
+        raise
+
+
+def _read_python_rows(path: Path, kind: str) -> tuple[list[str], list[list[Any]]]:
+    """Return (column names, rows) of a JSON document or a JSON Lines file."""
+    if kind == "json":
+        return _read_json_document(path)
+    records = []
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(
+                    f"Cannot read {path} as JSONL: {exc.msg} at line {number}.", _fix_for("jsonl")
+                ) from exc
+            if not isinstance(record, dict):
+                raise InputError(f"{path}: line {number} is not a JSON object.", _fix_for("jsonl"))
+            records.append(record)
+    names = list(dict.fromkeys(key for record in records for key in record))
+    return names, [[record.get(name) for name in names] for record in records]
 
 
 def _read_json_document(path: Path) -> tuple[list[str], list[list[Any]]]:

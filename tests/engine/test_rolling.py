@@ -33,17 +33,9 @@ def _log(size: int = 100, seed: int = 0) -> pd.DataFrame:
 
 
 def test_detects_classification_and_regression():
-    assert (
-        detect_task(pd.DataFrame({"prediction": [0, 1, 1], "actual": [1, 1, 0]}))
-        == "classification"
-    )
-    assert (
-        detect_task(pd.DataFrame({"prediction": ["a", "b"], "actual": ["a", None]}))
-        == "classification"
-    )
-    assert (
-        detect_task(pd.DataFrame({"prediction": [0.2, 1.5], "actual": [0.1, 1.2]})) == "regression"
-    )
+    assert detect_task(pd.DataFrame({"prediction": [0, 1, 1], "actual": [1, 1, 0]})) == "classification"
+    assert detect_task(pd.DataFrame({"prediction": ["a", "b"], "actual": ["a", None]})) == "classification"
+    assert detect_task(pd.DataFrame({"prediction": [0.2, 1.5], "actual": [0.1, 1.2]})) == "regression"
 
 
 def test_rows_without_actual_are_counted_not_used():
@@ -56,9 +48,7 @@ def test_rows_without_actual_are_counted_not_used():
 
 
 def test_trading_follows_timestamp_order():
-    frame = pd.DataFrame(
-        {"timestamp": [3, 1, 2], "prediction": [1.0, 1.0, 1.0], "actual": [0.5, -0.5, 0.1]}
-    )
+    frame = pd.DataFrame({"timestamp": [3, 1, 2], "prediction": [1.0, 1.0, 1.0], "actual": [0.5, -0.5, 0.1]})
     # In time order the returns are -0.5, 0.1, 0.5: wealth 0.5 at the trough.
     result = compute_metrics(frame, "trading")
     assert result.values["max_drawdown"] == pytest.approx(-0.5)
@@ -123,3 +113,10 @@ def test_unknown_metric_and_task_are_rejected():
         window_series(_log(), "regression", "accuracy", 10)
     with pytest.raises(ValueError, match="unknown task"):
         compute_metrics(_log(), "forecast")
+
+
+def test_unparsed_timestamps_are_noted():
+    frame = pd.DataFrame({"timestamp": ["2024-01-02", "soon"], "prediction": [1.0, 2.0], "actual": [1.0, 3.0]})
+    result = compute_metrics(frame, "regression")
+    assert "1 timestamp" in result.notes["timestamp"]
+    assert result.rows_used == 2

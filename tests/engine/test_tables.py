@@ -138,3 +138,12 @@ def test_membership_does_not_read_a_parquet_column(tmp_path):
     path.unlink()  # any read from now on would fail
     assert "price" in columns
     assert "volume" not in columns
+
+
+def test_json_lines_with_mixed_types_are_read_row_by_row(tmp_path):
+    path = tmp_path / "mixed.jsonl"
+    path.write_text('{"score": "high", "x": 1}\n\n{"score": 0.2, "x": 2}\n')
+    columns = read_columns(path)
+    assert list(columns["score"]) == ["high", 0.2]
+    np.testing.assert_array_equal(columns["x"], [1.0, 2.0])
+    assert list(read_table(path)["score"]) == ["high", 0.2]

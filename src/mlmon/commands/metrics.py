@@ -104,9 +104,10 @@ def metrics(
 def _label(text: str) -> Any:
     """Read --positive-label as a number when it looks like one, so 1 matches 1.0 and True."""
     try:
-        return float(text)
+        number = float(text)
     except ValueError:
         return text
+    return int(number) if number.is_integer() else number
 
 
 def _task_fix(task: str) -> str:

@@ -58,8 +58,10 @@ def compute_metrics(frame: pd.DataFrame, task: str = "auto", **options: Any) -> 
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; use one of auto, {', '.join(TASKS)}")
     rows = len(frame)
+    unparsed = 0
     if "timestamp" in frame.columns:
         frame = sort_by_time(frame)
+        unparsed = int(frame["timestamp"].isna().sum())
     known = frame[frame["actual"].notna()]
 
     if task == "regression":
@@ -82,6 +84,8 @@ def compute_metrics(frame: pd.DataFrame, task: str = "auto", **options: Any) -> 
     notes = dict(result.notes)
     if rows > len(known):
         notes["actual"] = f"{rows - len(known)} row(s) without an actual left out"
+    if unparsed:
+        notes["timestamp"] = f"{unparsed} timestamp(s) not understood; those rows are ordered last"
     return MetricSet(result.task, result.values, result.undefined, rows, result.rows_used, notes)
 
 
@@ -131,9 +135,7 @@ def time_window(frame: pd.DataFrame, period: str, end: pd.Timestamp | None = Non
     return frame[(stamps > end - span) & (stamps <= end)]
 
 
-def window_series(
-    frame: pd.DataFrame, task: str, metric: str, window_rows: int, **options: Any
-) -> pd.DataFrame:
+def window_series(frame: pd.DataFrame, task: str, metric: str, window_rows: int, **options: Any) -> pd.DataFrame:
     """Compute one metric over consecutive, non-overlapping windows of `window_rows` rows.
 
     Windows are cut from the newest row backwards, so the last window always ends at the
@@ -191,6 +193,5 @@ def _require(frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
     missing = [name for name in columns if name not in frame.columns]
     if missing:
         raise KeyError(
-            f"prediction log has no column {', '.join(map(repr, missing))}; "
-            f"it has {', '.join(map(str, frame.columns))}"
+            f"prediction log has no column {', '.join(map(repr, missing))}; it has {', '.join(map(str, frame.columns))}"
         )
