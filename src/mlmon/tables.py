@@ -142,7 +142,7 @@ class ParquetColumns(Mapping[str, "np.ndarray"]):
         return _column_to_numpy(table.column(name), self.path, name)
 
     def __contains__(self, name: object) -> bool:
-        # Mapping's default would read the column to answer.
+        # Mapping's default implementation would read the whole column to check membership.
         return name in self.names
 
     def __iter__(self) -> Iterator[str]:
@@ -295,8 +295,9 @@ def _read_arrow(path: Path, kind: str, columns: Sequence[str] | None) -> Any:
 def _read_arrow_or_none(path: Path, kind: str, columns: Sequence[str] | None) -> Any:
     """Read with pyarrow, or return None for JSON Lines that pyarrow cannot type.
 
-    pyarrow wants one type per JSON Lines column and rejects a file where, say, `score`
-    is a number in one row and text in the next; such files are read row by row instead.
+    pyarrow needs one type per JSON Lines column. It rejects a file where, for example,
+    `score` is a number in one row and text in the next, so such files are read row by
+    row instead.
     """
     try:
         return _read_arrow(path, kind, columns)
