@@ -200,7 +200,7 @@ class PredictionsTab(Vertical, can_focus=True):
             task_chart.show({"score": (scored["timestamp"], scored["score"].tolist())})
         elif view.trading:
             curve = view.equity_curve()
-            task_chart.title = f"equity of the sign strategy ({view.window.label}, from 1.0)"
+            task_chart.title = f"sign-strategy equity, {view.window.label}"
             task_chart.message = "no rows with an actual"
             task_chart.show({"wealth": (curve["timestamp"], curve["wealth"].tolist())})
         else:

@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from textual.app import RenderResult
 from textual_plotext import PlotextPlot
+
+from mlmon.tui.format import shorten_middle
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,18 +44,28 @@ class Chart(PlotextPlot):
         self.title = title
         self.message = "no data yet"
         self.has_data = False
+        self.shown_title = title
 
     def start(self) -> None:
         """Clear the figure and set the title; subclasses then add their series."""
         self.plt.clear_figure()
-        self.plt.title(self.title)
+        self.set_title(self.title)
+
+    def set_title(self, title: str) -> None:
+        """Set the title; `render` shortens it to the width at that time."""
+        self.shown_title = title
+
+    def render(self) -> RenderResult:
+        # plotext drops a title wider than the plot area, so fit it to the current width.
+        self.plt.title(shorten_middle(self.shown_title, max(self.size.width - 10, 12)))
+        return super().render()
 
     def show_message(self, message: str) -> None:
         """Show `message` instead of a chart."""
         self.has_data = False
         self.message = message
         self.start()
-        self.plt.title(f"{self.title}: {message}")
+        self.set_title(f"{self.title}: {message}")
         self.refresh()
 
 
@@ -75,7 +88,7 @@ class TimeChart(Chart):
             observed = smooth["actual"].iloc[keep].ffill().fillna(0).tolist()
             self.plt.plot(dates, predicted, label="predicted 1s", marker="braille")
             self.plt.plot(dates, observed, label="actual 1s", marker="braille")
-            self.plt.title(f"{self.title} (share of 1s, {rows}-row mean)")
+            self.set_title(f"{self.title} (share of 1s, {rows}-row mean)")
         else:
             self.plt.plot(dates, frame["prediction"].iloc[keep].tolist(), label="prediction", marker="braille")
             known = frame[frame["actual"].notna()]
