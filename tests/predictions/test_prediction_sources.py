@@ -274,3 +274,21 @@ async def test_collector_keeps_the_last_log_on_failure(prediction_store, rest_so
     assert "Cannot connect." in failed.error
     assert failed.log is good.log
     assert features.files is not None
+
+
+async def test_collector_reads_the_configured_glob(prediction_store, tmp_path):
+    from mlmon.config import ModelSettings
+    from mlmon.tracking import ModelVersion, RegisteredModel
+
+    folder = tmp_path / "spool"
+    folder.mkdir()
+    write_batch(prediction_store.batches[0], folder / "batch-1.jsonl")
+    settings = Settings(models={"local-model": ModelSettings(predictions=str(folder / "*.jsonl"))})
+    model = RegisteredModel("local-model", versions=(ModelVersion("local-model", "4"),))
+
+    predictions, features = await InsightCollector(None, settings).collect(model, None)  # type: ignore[arg-type]
+
+    assert predictions.version == "4"
+    assert predictions.log.rows == BATCH_ROWS
+    assert predictions.error == ""
+    assert "has no source run" in features.error
