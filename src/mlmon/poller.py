@@ -17,6 +17,7 @@ of runs.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
@@ -71,11 +72,16 @@ class Poller:
             delay = max(delay, min(self._retry_after, 3600.0))
         return delay
 
-    async def poll(self, view: ViewRequest) -> Snapshot:
-        """Run one cycle and return a Snapshot; never raises `SourceError`."""
+    async def poll(self, view: ViewRequest, on_tracking: Callable[[Snapshot], None] | None = None) -> Snapshot:
+        """Run one cycle and return a Snapshot; never raises `SourceError`.
+
+        Reading a version's prediction log and feature files can take seconds on a cold
+        cache, so `on_tracking`, when given, receives the Snapshot as soon as the models,
+        runs and chart are in; it still carries the previous prediction and feature states.
+        """
         now = datetime.now().astimezone()
         try:
-            snapshot = await self._fetch(view, now)
+            snapshot, model = await self._fetch_tracking(view, now)
         except SourceError as exc:
             log.warning("poll of %s failed: %s", self.source.uri, exc)
             return self._failed(exc, now)
@@ -85,10 +91,19 @@ class Poller:
         self._connection = ConnectionState(status=ConnectionStatus.OK, since=since, last_success=now)
         self._retry_after = None
         snapshot = replace(snapshot, connection=self._connection)
+        if self._last is not None:
+            snapshot = replace(snapshot, predictions=self._last.predictions, features=self._last.features)
+        if on_tracking is not None:
+            on_tracking(snapshot)
+
+        # Prediction log and feature data of the selected version; failures end up in
+        # the returned states, never here. Further per-model collectors go here too.
+        predictions, features = await self._insights.collect(model, view.version)
+        snapshot = replace(snapshot, predictions=predictions, features=features)
         self._last = snapshot
         return snapshot
 
-    async def _fetch(self, view: ViewRequest, now: datetime) -> Snapshot:
+    async def _fetch_tracking(self, view: ViewRequest, now: datetime) -> tuple[Snapshot, RegisteredModel | None]:
         models = await self.source.search_registered_models(view.model_filter or None)
         models = self._apply_model_filter(models)
         model = next((item for item in models if item.name == view.model_name), None)
@@ -111,11 +126,7 @@ class Poller:
                 previous = self._last.series if self._last is not None else ()
                 series = tuple(item for item in previous if item.key == view.metric_key)
 
-        # Prediction log and feature data of the selected version; failures end up in
-        # the returned states, never here. Further per-model collectors go here too.
-        predictions, features = await self._insights.collect(model, view.version)
-
-        return Snapshot(
+        snapshot = Snapshot(
             server=self.source.uri,
             taken_at=now,
             connection=self._connection,
@@ -123,9 +134,8 @@ class Poller:
             runs=runs,
             series=series,
             errors=errors,
-            predictions=predictions,
-            features=features,
         )
+        return snapshot, model
 
     def _apply_model_filter(self, models: list[RegisteredModel]) -> list[RegisteredModel]:
         wanted = self.settings.model_filter

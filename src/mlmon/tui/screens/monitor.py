@@ -175,7 +175,12 @@ class MonitorScreen(Screen[None]):
 
     async def _poll(self, view: ViewRequest) -> None:
         started = time.monotonic()
-        snapshot = await self.app.poller.poll(view)
+
+        def show_tracking_data(early: Snapshot) -> None:
+            # Models, runs and the chart go on screen before the slower prediction log read.
+            self.post_message(SnapshotReady(early, view))
+
+        snapshot = await self.app.poller.poll(view, on_tracking=show_tracking_data)
         log.info(
             "poll of %s ended in %.0f ms: %s",
             snapshot.server,
