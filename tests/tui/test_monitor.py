@@ -156,12 +156,17 @@ async def test_p_pauses_timed_polls(local_store) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
         log = MessageLog(screen)
+        # The first snapshot selects a default version, which polls again: wait for that
+        # poll to end too, or it would start while paused and spoil the count.
         await wait_for(
             pilot,
-            lambda: screen.snapshot is not None and not screen.header.polling,
-            "a quiet screen",
+            lambda: screen.selection.model_name is not None
+            and screen.snapshot is not None
+            and screen.snapshot.predictions is not None
+            and not screen.header.polling
+            and screen._timer is not None,
+            "the default selection's poll to end and the next timed poll to be scheduled",
         )
-        await wait_for(pilot, lambda: screen._timer is not None, "the next timed poll to be scheduled")
 
         await pilot.press("p")
         assert screen.paused
