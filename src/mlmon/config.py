@@ -60,7 +60,7 @@ class Settings:
         return self.models.get(name, ModelSettings())
 
 
-_TOP_KEYS = {
+_TOP_KEYS: dict[str, type | tuple[type, ...]] = {
     "tracking_uri": str,
     "refresh_seconds": (int, float),
     "connect_timeout": (int, float),
@@ -68,7 +68,7 @@ _TOP_KEYS = {
     "max_retries": int,
     "max_concurrency": int,
 }
-_MODEL_KEYS = {
+_MODEL_KEYS: dict[str, type | tuple[type, ...]] = {
     "task": str,
     "predictions": str,
     "endpoint": str,

@@ -164,7 +164,7 @@ class Poller:
         return tuple(
             Series(
                 run_id=run_id,
-                key=view.metric_key,
+                key=key,
                 label=labels[run_id],
                 points=tuple(histories.get(run_id, [])),
             )
