@@ -51,6 +51,14 @@ log = logging.getLogger(__name__)
 # Tab ids in key order: `1` shows the first.
 TAB_IDS = ("overview", "accuracy", "predictions", "features", "health", "alerts")
 POLL_GROUP = "poll"
+# Screen actions that act on one tab, and the tabs that must be showing for them.
+_TAB_ACTIONS = {
+    "chart_x_axis": ("accuracy",),
+    "chart_log_y": ("accuracy",),
+    "tab_view": ("predictions", "features"),
+    "tab_window": ("predictions",),
+    "tab_importance": ("features",),
+}
 
 
 class MonitorScreen(Screen[None]):
@@ -70,6 +78,14 @@ class MonitorScreen(Screen[None]):
         # Chart keys work wherever the focus is, but only while the Accuracy tab shows.
         Binding("x", "chart_x_axis", "x axis"),
         Binding("l", "chart_log_y", "log y"),
+        # Predictions and Features keys, likewise live only while their tab shows; a
+        # focused tab handles them itself first.
+        Binding("v", "tab_view(1)", "View"),
+        Binding("V", "tab_view(-1)", "Previous view", show=False),
+        Binding("w", "tab_window(1)", "Window"),
+        Binding("W", "tab_window(-1)", "Previous window", show=False),
+        Binding("t", "tab_importance(1)", "Importance type"),
+        Binding("T", "tab_importance(-1)", "Previous type", show=False),
     ]
     # Textual declares this as an instance attribute, so it cannot be a ClassVar here.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012
@@ -354,12 +370,28 @@ class MonitorScreen(Screen[None]):
             self.request_poll()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("chart_x_axis", "chart_log_y"):
-            try:
-                return self.content.current == "accuracy"
-            except NoMatches:  # Asked before compose: no tab is showing yet.
-                return False
-        return True
+        tabs = _TAB_ACTIONS.get(action)
+        if tabs is None:
+            return True
+        try:
+            return self.content.current in tabs
+        except NoMatches:  # Asked before compose: no tab is showing yet.
+            return False
+
+    def action_tab_view(self, step: int) -> None:
+        """Show the next (1) or previous (-1) view of the Predictions or Features tab."""
+        if self.content.current == "predictions":
+            self.query_one(PredictionsTab).action_cycle_view(step)
+        else:
+            self.query_one(FeaturesTab).action_cycle_view()
+
+    def action_tab_window(self, step: int) -> None:
+        """Switch the Predictions tab to the next (1) or previous (-1) window."""
+        self.query_one(PredictionsTab).action_cycle_window(step)
+
+    def action_tab_importance(self, step: int) -> None:
+        """Rank the Features tab by the next (1) or previous (-1) importance type."""
+        self.query_one(FeaturesTab).action_cycle_kind(step)
 
     def action_chart_x_axis(self) -> None:
         """Cycle the chart's x axis: step, time since the first point, wall clock."""

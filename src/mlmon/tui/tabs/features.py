@@ -175,8 +175,6 @@ class FeaturesTab(Vertical):
             parts.append((f" {self.kind_index % len(kinds) + 1}/{len(kinds)} t", "dim"))
         if view is not None and view.features:
             parts.append((f"  {len(view.features)} features", "dim"))
-        if not self.has_focus_within:
-            parts.append(("  (Tab to focus)", "dim"))
         self.query_one("#features-bar", Static).update(Text.assemble(*parts))
 
     def on_descendant_focus(self) -> None:

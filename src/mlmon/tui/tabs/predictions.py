@@ -230,8 +230,6 @@ class PredictionsTab(Vertical, can_focus=True):
         if self.view is not None and state is not None and state.log is not None:
             task = self.view.task + (" + trading" if self.view.trading and self.view.task != "trading" else "")
             parts.append((f"  {task}, {state.log.rows} rows", "dim"))
-        if not self.has_focus_within:
-            parts.append(("  (Tab to focus)", "dim"))
         self.query_one("#predictions-bar", Static).update(Text.assemble(*parts))
 
     def on_descendant_focus(self) -> None:
