@@ -22,7 +22,7 @@ TASKS = ("auto", "regression", "classification", "trading")
 
 @dataclass(frozen=True)
 class MetricThreshold:
-    """Warning and critical levels for one metric; `direction` says which side is bad."""
+    """Warning and critical levels for one metric. `direction` is the side of a level that alerts."""
 
     warning: float | None = None
     critical: float | None = None

@@ -37,8 +37,7 @@ def demo(
         Path | None,
         typer.Option(
             "--dir",
-            help="Folder for the demo store. Default: the platform data dir's mlmon/demo "
-            "(or $MLMON_DEMO_DIR).",
+            help="Folder for the demo store. Default: the platform data dir's mlmon/demo (or $MLMON_DEMO_DIR).",
             show_default=False,
         ),
     ] = None,
@@ -84,9 +83,7 @@ def demo(
     try:
         if live:
             _check_replay_options(speed, live_from)
-        store = build_demo(
-            target, options, live_from=live_from if live else None, progress=_progress
-        )
+        store = build_demo(target, options, live_from=live_from if live else None, progress=_progress)
     except MlmonError as exc:
         fail(exc)
         return
