@@ -13,7 +13,7 @@ from mlmon.tui.screens.monitor import TAB_IDS, MonitorScreen
 
 
 class MonitorCommands(Provider):
-    """Refresh, pause, tabs, filter, chart axes and metric choice, by name."""
+    """Refresh, pause, tabs, filter, chart axes, tab views and windows, metric choice, by name."""
 
     def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
         screen = self.screen
@@ -34,6 +34,31 @@ class MonitorCommands(Provider):
             ),
             ("Chart: toggle log y", screen.accuracy.action_toggle_log, "Linear or log y axis (l)"),
             ("Show key bindings", screen.app.action_help, "List every key (?)"),
+            (
+                "Predictions: next window",
+                partial(screen.run_tab_action, "predictions", "cycle_window", 1),
+                "Metrics over the next window (w)",
+            ),
+            (
+                "Predictions: previous window",
+                partial(screen.run_tab_action, "predictions", "cycle_window", -1),
+                "Metrics over the previous window (W)",
+            ),
+            (
+                "Predictions: next view",
+                partial(screen.run_tab_action, "predictions", "cycle_view", 1),
+                "Overview, table, errors, task, trend (v)",
+            ),
+            (
+                "Features: next view",
+                partial(screen.run_tab_action, "features", "cycle_view"),
+                "Importance or correlation (v)",
+            ),
+            (
+                "Features: next importance type",
+                partial(screen.run_tab_action, "features", "cycle_kind", 1),
+                "Rank features by the next importance type (t)",
+            ),
         ]
         for number, tab_id in enumerate(TAB_IDS, start=1):
             commands.append(

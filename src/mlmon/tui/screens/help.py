@@ -42,6 +42,22 @@ KEY_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("m", "choose the metric (Enter opens the list)"),
         ),
     ),
+    (
+        "Predictions tab",
+        (
+            ("v / V", "next / previous view: overview, table, errors, task, trend"),
+            ("w / W", "next / previous metrics window: 20, 60, 250 rows, week, month, …"),
+            ("s / S", "table view: sort by the next column / reverse the order"),
+            ("Home / End", "table view: first / last row"),
+        ),
+    ),
+    (
+        "Features tab",
+        (
+            ("v", "next view: importance, correlation"),
+            ("t / T", "next / previous importance type"),
+        ),
+    ),
 )
 
 
@@ -57,7 +73,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-panel") as panel:
             panel.border_title = "Keys"
-            panel.border_subtitle = "Esc closes, arrows scroll"
+            panel.border_subtitle = "Esc closes, ↑ ↓ PgUp PgDn scroll"
             yield Static(self._table())
 
     def on_mount(self) -> None:

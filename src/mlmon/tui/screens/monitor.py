@@ -378,6 +378,16 @@ class MonitorScreen(Screen[None]):
         except NoMatches:  # Asked before compose: no tab is showing yet.
             return False
 
+    def run_tab_action(self, tab_id: str, action: str, *args: object) -> None:
+        """Show `tab_id` and run its `action_<action>` (for the command palette).
+
+        The tab is called directly: the content switcher changes only after the tab bar's
+        message arrives, so the screen's own tab actions would still see the old tab.
+        """
+        self.action_show_tab(tab_id)
+        tab = self.query_one(PredictionsTab) if tab_id == "predictions" else self.query_one(FeaturesTab)
+        getattr(tab, f"action_{action}")(*args)
+
     def action_tab_view(self, step: int) -> None:
         """Show the next (1) or previous (-1) view of the Predictions or Features tab."""
         if self.content.current == "predictions":
