@@ -33,3 +33,25 @@ async def test_tracking_data_arrives_before_insights(local_store):
     # Later early snapshots keep the previous insight on screen instead of blanking it.
     assert early[1].predictions is final.predictions
     assert second.predictions is not None
+
+
+async def test_backoff_ceiling_follows_refresh(tmp_path):
+    missing = f"sqlite:///{tmp_path / 'absent' / 'mlflow.db'}"
+    delays: dict[float, list[float]] = {}
+    for refresh in (5.0, 300.0):
+        settings = Settings(tracking_uri=missing, refresh_seconds=refresh)
+        source = open_source(missing, settings)
+        poller = Poller(source, settings)
+        try:
+            delays[refresh] = []
+            for _ in range(8):
+                snapshot = await poller.poll(ViewRequest())
+                assert snapshot.connection.status is not ConnectionStatus.OK
+                delays[refresh].append(poller.next_delay())
+        finally:
+            await source.aclose()
+
+    # A short refresh caps the backoff at the refresh interval itself.
+    assert delays[5.0] == [2.0, 4.0, 5.0, 5.0, 5.0, 5.0, 5.0, 5.0]
+    # A long refresh still retries within a minute, so recovery shows up sooner.
+    assert delays[300.0] == [2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0, 60.0]

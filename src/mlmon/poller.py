@@ -34,9 +34,10 @@ log = logging.getLogger(__name__)
 # Aliases whose versions the Accuracy chart overlays by default.
 OVERLAY_ALIASES = ("champion", "challenger")
 _UNREACHABLE_KINDS = {SourceErrorKind.UNREACHABLE, SourceErrorKind.TIMED_OUT}
-# After a failed poll the next one comes after 2 s, then 4, 8, ... up to the larger of
-# the refresh interval and RECOVERY_MAX_DELAY_S, so a server that comes back is noticed
-# within seconds and one that stays down is not hammered.
+# After a failed poll the next one comes after 2 s, then 4, 8, ... up to the refresh
+# interval, or RECOVERY_MAX_DELAY_S if that is shorter. A server that comes back is
+# noticed within seconds and never later than a normal poll would notice it, while one
+# that stays down gets no more requests than it would while up.
 RECOVERY_FIRST_DELAY_S = 2.0
 RECOVERY_MAX_DELAY_S = 60.0
 
@@ -66,7 +67,7 @@ class Poller:
         failures = self._connection.failures
         if self._connection.status in (ConnectionStatus.OK, ConnectionStatus.CONNECTING) or not failures:
             return self.settings.refresh_seconds
-        ceiling = max(self.settings.refresh_seconds, RECOVERY_MAX_DELAY_S)
+        ceiling = max(min(self.settings.refresh_seconds, RECOVERY_MAX_DELAY_S), RECOVERY_FIRST_DELAY_S)
         delay = min(RECOVERY_FIRST_DELAY_S * 2 ** min(failures - 1, 16), ceiling)
         if self._retry_after is not None:
             delay = max(delay, min(self._retry_after, 3600.0))
