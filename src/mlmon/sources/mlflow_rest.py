@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -20,17 +19,9 @@ import httpx
 
 from mlmon.config import Settings
 from mlmon.errors import SourceError, SourceErrorKind
+from mlmon.sources import rest_records as records
 from mlmon.sources.rest_transport import RestTransport
-from mlmon.tracking import (
-    ArtifactInfo,
-    Experiment,
-    LatestMetric,
-    MetricPoint,
-    ModelVersion,
-    RegisteredModel,
-    Run,
-    metric_value,
-)
+from mlmon.tracking import ArtifactInfo, Experiment, MetricPoint, RegisteredModel, Run
 
 API = "/api/2.0/mlflow"
 # Server-side limits (as in MLflow 3.17's handlers): run ids per bulk-interval call,
@@ -81,15 +72,8 @@ class RestSource:
             "experiments",
             "experiment_id",
         )
-        return [
-            Experiment(
-                experiment_id=str(item["experiment_id"]),
-                name=str(item.get("name", "")),
-                lifecycle_stage=str(item.get("lifecycle_stage", "active")),
-                last_update_time=_int_or_none(item.get("last_update_time")),
-            )
-            for item in items
-        ]
+        where = self._where("POST", "experiments/search")
+        return [records.experiment(item, where) for item in items]
 
     async def search_registered_models(self, name_filter: str | None = None) -> list[RegisteredModel]:
         params: dict[str, Any] = {"max_results": _MODELS_PAGE}
@@ -98,11 +82,18 @@ class RestSource:
         raw_models = await self._paged_get("registered-models/search", params, "registered_models", "name")
         if not raw_models:
             return []
+        models_at = self._where("GET", "registered-models/search")
+        for item in raw_models:
+            records.required_text(item, "name", models_at, "a registered model")
         raw_versions = await self._model_versions(raw_models, name_filter)
+        versions_at = self._where("GET", "model-versions/search")
         by_model: dict[str, list[dict[str, Any]]] = {}
         for item in raw_versions:
-            by_model.setdefault(str(item.get("name", "")), []).append(item)
-        return [_registered_model(item, by_model.get(str(item["name"]), [])) for item in raw_models]
+            by_model.setdefault(records.required_text(item, "name", versions_at, "a model version"), []).append(item)
+        return [
+            records.registered_model(item, by_model.get(str(item["name"]), []), models_at, versions_at)
+            for item in raw_models
+        ]
 
     async def _model_versions(self, raw_models: list[dict[str, Any]], name_filter: str | None) -> list[dict[str, Any]]:
         """Return all versions of `raw_models`, re-reading them only when they may have changed.
@@ -168,9 +159,10 @@ class RestSource:
             "run_view_type": "ACTIVE_ONLY",
         }
         items = await self._paged_post("runs/search", body, "runs", None, limit=max_results)
+        where = self._where("POST", "runs/search")
         runs: dict[str, Run] = {}
         for item in items:
-            run = _run(item)
+            run = records.run(item, where)
             runs.setdefault(run.run_id, run)
             self._run_experiments[run.run_id] = run.experiment_id
         return list(runs.values())
@@ -196,11 +188,12 @@ class RestSource:
         responses = await asyncio.gather(
             *(self._history_chunk(chunk, key, points, start_step, end_step) for chunk in chunks)
         )
+        where = self._where("GET", "metrics/get-history-bulk-interval")
         for response in responses:
-            for item in response.get("metrics", []):
-                run_id = str(item.get("run_id", ""))
+            for item in records.object_list(response, "metrics", where):
+                run_id = records.required_text(item, "run_id", where, "a metric point")
                 if run_id in histories:
-                    histories[run_id].append(_metric_point(item))
+                    histories[run_id].append(records.metric_point(item, where))
         for series in histories.values():
             series.sort(key=lambda point: (point.step, point.timestamp))
         return histories
@@ -224,15 +217,8 @@ class RestSource:
         if path:
             params["path"] = path
         files = await self._paged_get("artifacts/list", params, "files", "path")
-        return [
-            ArtifactInfo(
-                path=str(item["path"]),
-                is_dir=bool(item.get("is_dir", False)),
-                file_size=_int_or_none(item.get("file_size")),
-            )
-            for item in files
-            if item.get("path")
-        ]
+        where = self._where("GET", "artifacts/list")
+        return [records.artifact(item, where) for item in files]
 
     async def download_artifact(self, run_id: str, path: str, destination: Path) -> Path:
         clean = PurePosixPath(path)
@@ -243,6 +229,10 @@ class RestSource:
                 "Use a path relative to the run's artifact root, as list_artifacts returns it.",
             )
         return await self._http.download("/get-artifact", {"run_uuid": run_id, "path": str(clean)}, destination)
+
+    def _where(self, method: str, endpoint: str) -> str:
+        """Name a request in error titles: method and URL without query or credentials."""
+        return f"{method} {self.uri}{API}/{endpoint}"
 
     async def _paged_get(
         self, endpoint: str, params: dict[str, Any], list_key: str, id_key: str | tuple[str, ...]
@@ -285,10 +275,12 @@ class RestSource:
                 response = await self._http.get_json(path, params=request)
             else:
                 response = await self._http.post_json(path, request)
-            for item in response.get(list_key, []):
-                if isinstance(item, dict):
-                    items.setdefault(_item_id(item, id_key, len(items)), item)
+            where = self._where(method, endpoint)
+            for item in records.object_list(response, list_key, where):
+                items.setdefault(_item_id(item, id_key, len(items)), item)
             token = response.get("next_page_token") or None
+            if token is not None and not isinstance(token, str):
+                raise records.malformed(where, f"'next_page_token' is not a string ({token!r:.40})")
             # A token seen before would loop forever (some 3.x servers repeat one).
             if not token or token in seen_tokens or (limit is not None and len(items) >= limit):
                 break
@@ -299,10 +291,13 @@ class RestSource:
 
 def _item_id(item: dict[str, Any], id_key: str | tuple[str, ...] | None, fallback: int) -> Any:
     if id_key is None:
-        return (item.get("info") or {}).get("run_id") or fallback
+        info = item.get("info")
+        return (info.get("run_id") if isinstance(info, dict) else None) or fallback
     if isinstance(id_key, tuple):
         return tuple(str(item.get(key, "")) for key in id_key)
-    return item.get(id_key, fallback)
+    value = item.get(id_key)
+    # An id of the wrong type is reported by the record's parser; here it must only stay hashable.
+    return value if isinstance(value, str | int) else ("", fallback)
 
 
 def _quote(value: str) -> str:
@@ -310,81 +305,3 @@ def _quote(value: str) -> str:
     if "'" in value and '"' not in value:
         return f'"{value}"'
     return "'" + value.replace("'", "\\'") + "'"
-
-
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _tags(items: Any) -> dict[str, str]:
-    return {str(tag["key"]): str(tag.get("value", "")) for tag in items or [] if isinstance(tag, dict) and "key" in tag}
-
-
-def _metric_point(item: dict[str, Any]) -> MetricPoint:
-    return MetricPoint(
-        step=_int_or_none(item.get("step")) or 0,
-        timestamp=_int_or_none(item.get("timestamp")) or 0,
-        value=metric_value(item.get("value")),
-    )
-
-
-def _run(item: dict[str, Any]) -> Run:
-    info = item.get("info") or {}
-    data = item.get("data") or {}
-    metrics: dict[str, LatestMetric] = {}
-    for metric in data.get("metrics", []):
-        if isinstance(metric, dict) and "key" in metric:
-            point = _metric_point(metric)
-            metrics[str(metric["key"])] = LatestMetric(str(metric["key"]), point.value, point.timestamp, point.step)
-    tags = _tags(data.get("tags"))
-    return Run(
-        run_id=str(info.get("run_id") or info.get("run_uuid", "")),
-        experiment_id=str(info.get("experiment_id", "")),
-        run_name=str(info.get("run_name") or tags.get("mlflow.runName", "")),
-        status=str(info.get("status", "UNKNOWN")),
-        start_time=_int_or_none(info.get("start_time")),
-        end_time=_int_or_none(info.get("end_time")),
-        metrics=metrics,
-        params=_tags(data.get("params")),
-        tags=tags,
-        artifact_uri=str(info.get("artifact_uri", "")),
-    )
-
-
-def _registered_model(item: dict[str, Any], versions: list[dict[str, Any]]) -> RegisteredModel:
-    aliases = {
-        str(alias["alias"]): str(alias.get("version", ""))
-        for alias in item.get("aliases", [])
-        if isinstance(alias, dict) and "alias" in alias
-    }
-    model = RegisteredModel(
-        name=str(item["name"]),
-        description=str(item.get("description", "")),
-        aliases=aliases,
-        creation_timestamp=_int_or_none(item.get("creation_timestamp")),
-        last_updated_timestamp=_int_or_none(item.get("last_updated_timestamp")),
-        tags=_tags(item.get("tags")),
-    )
-    parsed = [_model_version(version, model) for version in versions]
-    parsed.sort(key=lambda version: (version.version_number, version.version), reverse=True)
-    return replace(model, versions=tuple(parsed))
-
-
-def _model_version(item: dict[str, Any], model: RegisteredModel) -> ModelVersion:
-    version = str(item.get("version", ""))
-    return ModelVersion(
-        name=model.name,
-        version=version,
-        run_id=str(item["run_id"]) if item.get("run_id") else None,
-        current_stage=str(item.get("current_stage", "None")),
-        status=str(item.get("status", "READY")),
-        source=str(item.get("source", "")),
-        creation_timestamp=_int_or_none(item.get("creation_timestamp")),
-        last_updated_timestamp=_int_or_none(item.get("last_updated_timestamp")),
-        aliases=model.aliases_of(version),
-        description=str(item.get("description", "")),
-        tags=_tags(item.get("tags")),
-    )
