@@ -222,3 +222,40 @@ async def test_returns_show_trading_extras_and_rising_rmse(prediction_store) -> 
 
         curve = view.equity_curve()
         np.testing.assert_allclose(curve["wealth"], np.cumprod(1 + returns))
+
+
+async def test_table_sort_starts_at_first_row(prediction_store) -> None:
+    app = build_app(prediction_store.uri, model_filter=("pred-classifier",))
+    async with app.run_test(size=(80, 24)) as pilot:
+        tab = await open_predictions(pilot, app)
+        await pilot.press("v")
+        table = tab.query_one(RecentPredictions)
+
+        # A log longer than the table: copies of it, each shifted a year later.
+        state = app.screen.snapshot.predictions
+        frame = state.log.frame
+        copies = [frame.assign(timestamp=frame["timestamp"] + pd.Timedelta(days=365 * i)) for i in range(4)]
+        long_frame = pd.concat(copies, ignore_index=True)
+        long_state = replace(state, log=PredictionLog(long_frame))
+        tab.show_snapshot(replace(app.screen.snapshot, predictions=long_state), app.screen.selection)
+        await wait_for(pilot, lambda: tab.ready, "the long log")
+        assert table.row_count == 500
+        assert str(table.border_title) == f"newest 500 of {len(long_frame)} rows"
+        assert table.cursor_row == 499
+        await wait_for(pilot, lambda: table.scroll_y > 0, "the table to follow its newest row")
+
+        await pilot.press("s")
+        await pilot.pause()
+        assert table.cursor_row == 0
+        assert table.scroll_y == 0
+        newest = long_frame.sort_values("timestamp").tail(500)
+        assert float(table.get_row_at(0)[1].plain) == pytest.approx(newest["prediction"].min(), rel=1e-3)
+
+        await pilot.press("end")
+        assert table.cursor_row == 499
+        await pilot.press("S")
+        assert table.cursor_row == 0
+        assert float(table.get_row_at(0)[1].plain) == pytest.approx(newest["prediction"].max(), rel=1e-3)
+
+        await pilot.press("end", "home")
+        assert table.cursor_row == 0

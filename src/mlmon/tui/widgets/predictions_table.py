@@ -29,11 +29,24 @@ def _cell(value: float) -> Text:
 
 
 class RecentPredictions(DataTable[Text]):
-    """Recent predictions; `s` cycles the sort column, `S` reverses the order."""
+    """Recent predictions; `s` cycles the sort column, `S` reverses the order.
+
+    A new sort moves the cursor to the first row, so the extremes of the sort column show.
+    Home and End go to the first and last row (DataTable binds them to columns).
+    """
+
+    DEFAULT_CSS = """
+    RecentPredictions {
+        border-top: hkey $primary-background;
+        border-title-align: left;
+    }
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "cycle_sort", "Sort"),
         Binding("S", "reverse_sort", "Reverse", show=False),
+        Binding("home", "scroll_top", "First row", show=False),
+        Binding("end", "scroll_bottom", "Last row", show=False),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -42,6 +55,8 @@ class RecentPredictions(DataTable[Text]):
         self.sort_reverse = False
         self.rows_shown: list[tuple[str, float, float, float, float]] = []
         self._shown_order: list[str] = []
+        self.total_rows = 0
+        """Rows in the frame last shown, of which the newest TABLE_ROWS are in the table."""
 
     def on_mount(self) -> None:
         for name in COLUMNS:
@@ -58,6 +73,7 @@ class RecentPredictions(DataTable[Text]):
     def show(self, frame: pd.DataFrame) -> None:
         """Show the newest TABLE_ROWS rows of `frame`, keeping sort and cursor."""
         recent = frame.tail(TABLE_ROWS)
+        self.total_rows = len(frame)
         error = recent["prediction"] - recent["actual"]
         self.rows_shown = [
             (f"{stamp:%Y-%m-%d %H:%M}", pred, actual, err, score)
@@ -89,6 +105,7 @@ class RecentPredictions(DataTable[Text]):
         for row in rows:
             self.add_row(Text(row[0]), *(_cell(value) for value in row[1:]))
         self._label_columns()
+        self.border_title = self.title
         if not self.row_count:
             return
         if follow:
@@ -98,6 +115,13 @@ class RecentPredictions(DataTable[Text]):
         else:
             target = min(self.cursor_row, self.row_count - 1)
         self.move_cursor(row=target, animate=False)
+
+    @property
+    def title(self) -> str:
+        """How many of the frame's rows the table holds, e.g. "newest 500 of 1511 rows"."""
+        if self.total_rows > len(self.rows_shown):
+            return f"newest {len(self.rows_shown)} of {self.total_rows} rows"
+        return f"all {self.total_rows} rows"
 
     def _label_columns(self) -> None:
         arrow = "▼" if self.sort_reverse else "▲"
@@ -110,8 +134,15 @@ class RecentPredictions(DataTable[Text]):
         """Sort by the next column."""
         self.sort_column = COLUMNS[(COLUMNS.index(self.sort_column) + 1) % len(COLUMNS)]
         self._redraw()
+        self._to_first_row()
 
     def action_reverse_sort(self) -> None:
         """Reverse the sort order."""
         self.sort_reverse = not self.sort_reverse
         self._redraw()
+        self._to_first_row()
+
+    def _to_first_row(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=0, animate=False)
+            self.scroll_to(y=0, animate=False)
