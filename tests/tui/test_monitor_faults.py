@@ -4,6 +4,7 @@ failed polls, and refreshes while the user is in the middle of something."""
 from __future__ import annotations
 
 import math
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from mlmon.sources.base import open_source
 from mlmon.tui.app import create_app
 from mlmon.tui.messages import ModelFilterChanged, SnapshotReady
 from mlmon.tui.tabs.accuracy import AccuracyTab
+from tests.sources.stub_server import StubServer
 from tests.tui.helpers import MessageLog, build_app, text_of, wait_for
 
 pytestmark = pytest.mark.asyncio
@@ -196,9 +198,13 @@ async def test_refresh_keeps_selection_filter_and_metric(local_store) -> None:
         assert accuracy.metric_select.value == "loss"
         assert seeded.model_name in str(screen.picker.version_list.get_option_at_index(0).prompt)
 
-        # A filter that matches nothing empties the list, and Escape brings everything back.
+        # A filter that matches nothing leaves only a note saying so, and Escape brings everything back.
         await pilot.press("slash", *"zzz")
-        assert screen.picker.version_list.option_count == 0
+        options = screen.picker.version_list
+        assert [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)] == [
+            "No registered model matches 'zzz'."
+        ]
+        assert options.get_option_at_index(0).disabled
         await pilot.press("escape")
         assert screen.picker.version_list.option_count == 3
 
@@ -224,3 +230,84 @@ async def test_dead_server_explained_on_screen() -> None:
         assert screen.header.connection.error_fix in overview
         toasts = [notification.title for notification in app._notifications]
         assert toasts == ["Tracking server unreachable"]
+
+
+def _overview_empty(screen) -> str:
+    return text_of(screen.query_one("#overview-empty")).replace("\n", " ")
+
+
+async def test_malformed_models_explained_on_screen() -> None:
+    stub = StubServer(responses={"registered-models/search": {"registered_models": [{"foo": 1}]}}).start()
+    try:
+        app = build_app(stub.uri)
+        async with app.run_test(size=(100, 24)) as pilot:
+            screen = app.screen
+            await wait_for(pilot, lambda: screen.header.connection.status == ConnectionStatus.ERROR, "the error state")
+            await pilot.pause()
+            connection = screen.header.connection
+            assert f"{stub.uri}/api/2.0/mlflow/registered-models/search" in connection.error_title
+            assert "'name'" in connection.error_title
+            assert "error since" in screen.header.render().plain
+            overview = _overview_empty(screen)
+            assert "Overview: no data." in overview
+            assert "malformed response" in overview
+            assert "MLflow server" in overview  # the fix
+            toasts = [(item.title, item.message) for item in app._notifications]
+            assert [title for title, _ in toasts] == ["Tracking server error"]
+            assert connection.error_title in toasts[0][1]
+    finally:
+        stub.stop()
+
+
+async def test_silent_server_shows_not_responding() -> None:
+    # A listening socket nobody accepts from: connections succeed, no answer ever comes.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    try:
+        uri = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        app = build_app(uri, read_timeout=1.0)
+        async with app.run_test(size=(100, 24)) as pilot:
+            screen = app.screen
+            await wait_for(
+                pilot, lambda: screen.header.connection.status == ConnectionStatus.UNREACHABLE, "the timeout"
+            )
+            await pilot.pause()
+            header = screen.header.render().plain
+            assert "not responding since" in header
+            assert "unreachable" not in header
+            assert "did not respond within 1 s" in _overview_empty(screen)
+    finally:
+        silent.close()
+
+
+async def test_unknown_model_option_named_on_screen(local_store) -> None:
+    app = build_app(local_store.uri, model_filter=("nosuchmodel",))
+    async with app.run_test(size=(120, 24)) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.snapshot is not None, "the first snapshot")
+        await pilot.pause()
+        assert screen.header.connection.status == ConnectionStatus.OK
+        overview = _overview_empty(screen)
+        assert "no registered model named nosuchmodel (--model)" in overview
+        assert "Register a model version" not in overview
+
+
+async def test_confirmed_filter_without_match_named_on_screen(local_store) -> None:
+    app = build_app(local_store.uri)
+    async with app.run_test(size=(120, 24)) as pilot:
+        screen = app.screen
+        log = MessageLog(screen)
+        await wait_for(pilot, lambda: screen.selection.model_name is not None, "the default selection")
+        before = len(log.of(SnapshotReady))
+        await pilot.press("slash", *"xyz", "enter")
+        await wait_for(
+            pilot,
+            lambda: len(log.of(SnapshotReady)) > before and not screen.snapshot.models,
+            "the filtered snapshot",
+        )
+        await pilot.pause()
+        overview = _overview_empty(screen)
+        assert "no registered model matches 'xyz'" in overview
+        assert "Register a model version" not in overview
+        assert "No registered model matches 'xyz'." in str(screen.picker.version_list.get_option_at_index(0).prompt)

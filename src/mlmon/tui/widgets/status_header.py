@@ -19,6 +19,13 @@ _STATUS_STYLE = {
 }
 
 
+# The poller files timeouts and refused connections both under UNREACHABLE, and
+# ConnectionState keeps the title but not the error's kind. RestTransport words every
+# timeout title with this phrase, which tells a server that accepts connections but
+# never answers from one that refuses them.
+TIMEOUT_PHRASE = "did not respond within"
+
+
 def _clock(moment: datetime | None) -> str:
     return moment.astimezone().strftime("%H:%M:%S") if moment else "-"
 
@@ -77,6 +84,8 @@ class StatusHeader(Widget):
             return Text("○ connecting", style=style)
         # Only data from an earlier good poll can be stale.
         stale = ", data stale" if connection.last_success else ""
+        if connection.status is ConnectionStatus.UNREACHABLE and TIMEOUT_PHRASE in connection.error_title:
+            return Text(f"✖ not responding since {_clock(connection.since)}{stale}", style=style)
         if connection.status is ConnectionStatus.UNREACHABLE:
             return Text(f"✖ unreachable since {_clock(connection.since)}{stale}", style=style)
         return Text(f"✖ error since {_clock(connection.since)}{stale}", style=style)
