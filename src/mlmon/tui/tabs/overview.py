@@ -61,7 +61,10 @@ class OverviewTab(VerticalScroll):
         empty = self.query_one("#overview-empty", Static)
 
         if model is None or version is None:
-            empty.update(_empty_reason(snapshot, selection))
+            # --model names, and the picker's confirmed filter the poll sent to the server.
+            named = tuple(getattr(getattr(self.app, "settings", None), "model_filter", ()))
+            typed = str(getattr(self.screen, "model_filter", ""))
+            empty.update(_empty_reason(snapshot, selection, named, typed))
             self.set_class(True, "-empty")
             return
         self.set_class(False, "-empty")
@@ -140,16 +143,32 @@ def _model_runs_loaded(model: RegisteredModel, snapshot: Snapshot) -> bool:
     return any(version.run_id in snapshot.runs for version in model.versions if version.run_id)
 
 
-def _empty_reason(snapshot: Snapshot, selection: Selection) -> Text:
-    """Say why there is no version to show: no connection yet, no models, or none selected."""
+def _empty_reason(snapshot: Snapshot, selection: Selection, named: tuple[str, ...] = (), typed: str = "") -> Text:
+    """Say why there is no version to show: no connection yet, no models, or none selected.
+
+    `named` are the models given with --model, `typed` the picker's filter; either can
+    hide every model of a store that has some.
+    """
     connection = snapshot.connection
     if not snapshot.models and connection.error_title:
         return Text.assemble("Overview: no data. ", plain(connection.error_title), " ", plain(connection.error_fix))
-    if not snapshot.models:
-        return Text(
-            "Overview: no registered models found. Register a model version in MLflow "
-            "(or clear the / filter) to monitor it."
+    if not snapshot.models and named:
+        names = ", ".join(named)
+        label = "named" if len(named) == 1 else "among"
+        matching = f" matching {typed!r}" if typed else ""
+        return Text.assemble(
+            "Overview: no registered model ",
+            plain(f"{label} {names}{matching}"),
+            " (--model). Check the spelling, or start mlmon without --model to list every model.",
         )
+    if not snapshot.models and typed:
+        return Text.assemble(
+            "Overview: no registered model matches ",
+            plain(repr(typed)),
+            ". Press / and Escape to clear the filter.",
+        )
+    if not snapshot.models:
+        return Text("Overview: no registered models found. Register a model version in MLflow to monitor it.")
     if selection.model_name is not None:
         return Text.assemble(
             "Overview: ",

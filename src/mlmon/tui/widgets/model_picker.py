@@ -56,6 +56,7 @@ class ModelPicker(Vertical):
         super().__init__(id=id)
         self._models: tuple[RegisteredModel, ...] = ()
         self._entries: tuple[_Entry, ...] = ()
+        self._empty_note = ""
         self.selection = Selection()
         self.marked: dict[str, tuple[str, str]] = {}
         """Run ids marked for overlay, each with its (model name, version)."""
@@ -85,19 +86,25 @@ class ModelPicker(Vertical):
 
     def _rebuild(self) -> None:
         entries = tuple(self._build_entries())
-        if entries == self._entries:
+        # An empty list says why when the filter hid everything; without a filter the
+        # Overview tab explains it, since it also knows whether the server answered.
+        empty_note = f"No registered model matches {self.filter_text!r}." if not entries and self.filter_text else ""
+        if entries == self._entries and empty_note == self._empty_note:
             return
         self._entries = entries
+        self._empty_note = empty_note
 
         options = self.version_list
         highlighted = options.highlighted_option.id if options.highlighted_option else None
         scroll_y = options.scroll_y
         options.clear_options()
         options.add_options(self._option(entry) for entry in entries)
+        if empty_note:
+            options.add_option(Option(Text(empty_note, style="italic"), id="empty-note", disabled=True))
 
         target = highlighted or self._selected_option_id()
         index = self._index_of(target)
-        if index is None:
+        if index is None or not entries:
             index = next((i for i, entry in enumerate(entries) if entry.version is not None), None)
         options.highlighted = index
         options.scroll_to(y=scroll_y, animate=False, immediate=True)
