@@ -57,7 +57,9 @@ metrics = { accuracy = { warning = 0.52, critical = 0.50, direction = "below" } 
         ("colour = 1\n", "'colour'"),
         ('[models."m"]\ntask = "ranking"\n', "'ranking'"),
         ('[models."m"]\nmetrics = { acc = { warning = 0.5, direction = "sideways" } }\n', "'sideways'"),
-        ("refresh_seconds = 0\n", "0 s"),
+        ("refresh_seconds = 0\n", "0 s (refresh_seconds in"),
+        ("connect_timeout = 0\n", "connect_timeout 0.0 in config file"),
+        ("max_retries = -1\n", "max_retries -1 in config file"),
         ("tracking_uri = [1\n", "Invalid TOML"),
     ],
 )
@@ -72,3 +74,25 @@ def test_invalid_values_named(tmp_path, text, named):
 def test_missing_explicit_file(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_settings(config_path=tmp_path / "absent.toml")
+
+
+def test_type_error_fix_in_words(tmp_path):
+    path = write_config(tmp_path, "read_timeout = 'slow'\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_path=path)
+    assert caught.value.fix == "Use a number."
+
+
+def test_non_utf8_config_named(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_bytes(b"tracking_uri = \"\xff\xfe\"\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_path=path)
+    assert "not UTF-8" in caught.value.title
+    assert str(path) in caught.value.title
+
+
+def test_refresh_option_named(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_settings(refresh_seconds=0.5, config_path=None)
+    assert "--refresh" in caught.value.title

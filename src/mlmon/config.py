@@ -76,6 +76,7 @@ _MODEL_KEYS: dict[str, type | tuple[type, ...]] = {
     "periods_per_year": int,
     "risk_free_rate": (int, float),
 }
+_TYPE_WORDS = {int: "a whole number", str: "a quoted string", dict: "a table"}
 # Tables that later features read; accepted here so one file can hold them all.
 _RESERVED_TABLES = {"alerts", "keys"}
 
@@ -102,7 +103,7 @@ def load_settings(
     if models:
         settings = replace(settings, model_filter=tuple(models))
 
-    _validate(settings)
+    _validate(settings, refresh_origin="--refresh" if refresh_seconds is not None else f"refresh_seconds in {path}")
     return settings
 
 
@@ -116,8 +117,12 @@ def _read_file(path: Path, *, required: bool) -> Settings:
         return Settings()
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"Cannot read config file {path}: {exc}.", "Check its permissions.") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"Config file {path} is not UTF-8 text.", "Save it as UTF-8 TOML.") from exc
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot read config file {path}: {exc.strerror or exc}.", "Check that it is a readable file."
+        ) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"Invalid TOML in config file {path}: {exc}.", "Fix the syntax.") from exc
     return _parse(data, path)
@@ -190,28 +195,29 @@ def _parse_thresholds(path: Path, where: str, table: dict[str, Any]) -> dict[str
 
 def _check_type(path: Path, key: str, value: Any, expected: type | tuple[type, ...]) -> Any:
     if isinstance(value, bool) or not isinstance(value, expected):
-        names = expected.__name__ if isinstance(expected, type) else " or ".join(t.__name__ for t in expected)
+        types = (expected,) if isinstance(expected, type) else expected
+        wanted = "a number" if float in types else _TYPE_WORDS.get(types[0], types[0].__name__)
         raise ConfigError(
             f"Invalid value {value!r} for {key} in config file {path}.",
-            f"Use a {names}.",
+            f"Use {wanted}.",
         )
     return value
 
 
-def _validate(settings: Settings) -> None:
+def _validate(settings: Settings, refresh_origin: str) -> None:
     if settings.refresh_seconds < 1:
         raise ConfigError(
-            f"Invalid refresh interval {settings.refresh_seconds:g} s.",
-            "Use --refresh 1 or more seconds.",
+            f"Invalid refresh interval {settings.refresh_seconds:g} s ({refresh_origin}).",
+            "Use 1 or more seconds.",
         )
+    where = f"in config file {settings.config_path}"
     for key in ("connect_timeout", "read_timeout"):
         if getattr(settings, key) <= 0:
-            raise ConfigError(f"Invalid {key} {getattr(settings, key)!r}.", "Use a positive number of seconds.")
-    if settings.max_concurrency < 1 or settings.max_retries < 0:
-        raise ConfigError(
-            f"Invalid max_concurrency {settings.max_concurrency} or max_retries {settings.max_retries}.",
-            "Use max_concurrency >= 1 and max_retries >= 0.",
-        )
+            raise ConfigError(f"Invalid {key} {getattr(settings, key)!r} {where}.", "Use a positive number of seconds.")
+    if settings.max_concurrency < 1:
+        raise ConfigError(f"Invalid max_concurrency {settings.max_concurrency} {where}.", "Use 1 or more.")
+    if settings.max_retries < 0:
+        raise ConfigError(f"Invalid max_retries {settings.max_retries} {where}.", "Use 0 or more.")
     scheme = settings.tracking_uri.split(":", 1)[0].lower()
     if scheme not in ("http", "https", "sqlite", "file") and not settings.tracking_uri.startswith("/"):
         raise ConfigError(
