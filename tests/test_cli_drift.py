@@ -140,3 +140,31 @@ def test_bad_inputs_give_one_clear_line(tmp_path, windows):
     _assert_one_line_error(mlmon("drift", ref, tmp_path / "bad.csv"), "bad.csv")
     _assert_one_line_error(mlmon("drift", ref, cur, "--format", "yaml"), "--format")
     _assert_one_line_error(mlmon("drift", ref, cur, "--alpha", "2"), "--alpha")
+
+
+def test_file_errors_name_the_file_and_the_fix(tmp_path, windows):
+    reference, _ = windows
+    ref = write(reference, tmp_path / "ref.csv")
+    duplicated = tmp_path / "dup.csv"
+    duplicated.write_text("price,price,side\n1,2,buy\n")
+    _assert_one_line_error(mlmon("drift", ref, duplicated), "dup.csv", "more than one column named 'price'")
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes(b"price,side\n1,buy\n2,\xe9t\xe9\n")
+    _assert_one_line_error(mlmon("drift", ref, latin1), "latin1.csv is not UTF-8 text", "Re-save it as UTF-8")
+
+
+def test_column_near_the_float64_limit_gets_a_finite_wasserstein(tmp_path):
+    import statistics
+
+    rng = np.random.default_rng(5)
+    reference = pd.DataFrame({"x": rng.uniform(1.0, 1.5, 100) * 1e300})
+    current = pd.DataFrame({"x": rng.uniform(1.1, 1.6, 100) * 1e300})
+    result = mlmon(
+        "drift", write(reference, tmp_path / "ref.csv"), write(current, tmp_path / "cur.csv"), "--format", "json"
+    )
+    assert result.returncode == 0
+    assert result.stderr == ""
+    (column,) = json.loads(result.stdout)["columns"]
+    # pandas writes CSV with full precision, so the files hold the same numbers.
+    expected = stats.wasserstein_distance(reference["x"], current["x"]) / statistics.pstdev(reference["x"].tolist())
+    assert column["scores"]["wasserstein_normed"] == pytest.approx(expected, rel=1e-9)

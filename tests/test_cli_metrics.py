@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from sklearn import metrics as skm
 
 FORMATS = ("csv", "parquet", "json", "jsonl")
@@ -160,3 +161,58 @@ def test_bad_inputs_give_one_clear_line(tmp_path):
     )
     write(pd.DataFrame({"prediction": [1.0], "actual": [2.0]}), tmp_path / "ok.csv")
     _assert_one_line_error(mlmon("metrics", tmp_path / "ok.csv", "--task", "forecast"), "--task")
+
+
+def test_whole_number_regression_is_detected(tmp_path):
+    path = tmp_path / "ints.csv"
+    path.write_text("prediction,actual\n100,110\n250,240\n300,330\n120,100\n")
+    document = run_json("metrics", path)
+    assert document["task"] == "regression"
+    actual, prediction = [110, 240, 330, 100], [100, 250, 300, 120]
+    assert document["metrics"]["mae"] == pytest.approx(skm.mean_absolute_error(actual, prediction))
+    assert document["metrics"]["r2"] == pytest.approx(skm.r2_score(actual, prediction))
+
+
+def test_numbers_against_text_labels_say_so(tmp_path):
+    path = tmp_path / "labels.csv"
+    path.write_text("prediction,actual\n0,yes\n1,no\n1,yes\n")
+    document = run_json("metrics", path)
+    assert document["task"] == "classification"
+    assert document["metrics"]["accuracy"] is None
+    assert "no label in common" in document["undefined"]["accuracy"]
+
+
+def test_values_near_the_float64_limit_match_scipy_without_warnings(tmp_path):
+    path = tmp_path / "huge.csv"
+    path.write_text("prediction,actual\n1e308,-1e308\n1e300,1e300\n")
+    result = mlmon("metrics", path, "--task", "regression", "--format", "json")
+    assert result.returncode == 0
+    assert result.stderr == ""
+    document = json.loads(result.stdout)
+    expected = stats.pearsonr([1e308, 1e300], [-1e308, 1e300])[0]
+    assert document["metrics"]["pearson_r"] == pytest.approx(expected, abs=1e-12)
+    assert document["undefined"]["mse"] == "values overflow float64"
+
+
+def test_option_and_encoding_errors_name_the_fix(tmp_path):
+    log = write(pd.DataFrame({"prediction": [0.1, -0.2], "actual": [0.01, 0.02]}), tmp_path / "log.csv")
+    for periods in ("-5", "0", "nan"):
+        _assert_one_line_error(
+            mlmon("metrics", log, "--task", "trading", "--periods-per-year", periods),
+            f"--periods-per-year {periods}",
+            "252",
+        )
+    _assert_one_line_error(mlmon("metrics", log, "--risk-free-rate", "inf"), "--risk-free-rate inf")
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes(b"prediction,actual\nbuy,sell\n\xe9t\xe9,buy\n")
+    _assert_one_line_error(mlmon("metrics", latin1), "latin1.csv is not UTF-8 text", "Re-save it as UTF-8")
+    duplicated = tmp_path / "dup.csv"
+    duplicated.write_text("prediction,prediction,actual\n1,2,3\n")
+    _assert_one_line_error(mlmon("metrics", duplicated), "dup.csv", "more than one column named 'prediction'")
+
+
+def test_unknown_positive_label_names_the_flag(tmp_path):
+    log = write(pd.DataFrame({"prediction": [0, 1, 1], "actual": [1, 1, 0]}), tmp_path / "log.csv")
+    document = run_json("metrics", log, "--positive-label", "7")
+    reason = document["undefined"]["precision"]
+    assert "--positive-label" in reason and "7" in reason and "[0, 1]" in reason

@@ -19,6 +19,7 @@ Every failure raises `InputError` naming the file, the problem and the fix.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -129,6 +130,7 @@ class ParquetColumns(Mapping[str, "np.ndarray"]):
             parquet = pq.ParquetFile(path)
         except (pa.ArrowInvalid, OSError) as exc:
             raise InputError(f"Cannot read {path} as PARQUET: {_first_line(exc)}.", _fix_for("parquet")) from exc
+        _check_unique(path, parquet.schema_arrow.names, columns)
         _check_columns(path, parquet.schema_arrow.names, columns)
         self.names: list[str] = list(columns) if columns is not None else parquet.schema_arrow.names
         self.num_rows = parquet.metadata.num_rows
@@ -238,6 +240,13 @@ def _check_file(path: Path) -> str:
         raise InputError(f"Cannot read {path}: it is a folder, not a file.", "Name one file.")
     if path.stat().st_size == 0:
         raise InputError(f"{path} is empty (0 bytes).", "Pass a file that contains at least one data row.")
+    if kind in ("csv", "jsonl") and not path.name.lower().endswith(".gz"):
+        with path.open("rb") as handle:
+            start = handle.read(2)
+        # Spreadsheets and PowerShell write "Unicode" text as UTF-16, which starts with a
+        # byte-order mark; pyarrow would report a confusing parse error on it.
+        if start in (b"\xff\xfe", b"\xfe\xff"):
+            raise _not_utf8(path, "at the start (a UTF-16 byte-order mark)")
     return kind
 
 
@@ -264,6 +273,7 @@ def _read_arrow(path: Path, kind: str, columns: Sequence[str] | None) -> Any:
             # ParquetFile.read, unlike pq.read_table, does not load the dataset layer,
             # which imports pandas.
             parquet = pq.ParquetFile(path)
+            _check_unique(path, parquet.schema_arrow.names, columns)
             if columns is not None:
                 _check_columns(path, parquet.schema_arrow.names, columns)
             return parquet.read(columns=list(columns) if columns is not None else None)
@@ -273,23 +283,72 @@ def _read_arrow(path: Path, kind: str, columns: Sequence[str] | None) -> Any:
             if columns is not None:
                 # Only the header and first block are parsed here, to name a missing column.
                 with pacsv.open_csv(path) as reader:
+                    _check_unique(path, reader.schema.names, columns)
                     _check_columns(path, reader.schema.names, columns)
             # An empty field is a missing value, as pandas reads it, also in text columns.
             options = pacsv.ConvertOptions(
                 include_columns=list(columns) if columns is not None else None,
                 strings_can_be_null=True,
             )
-            return pacsv.read_csv(path, convert_options=options)
+            table = pacsv.read_csv(path, convert_options=options)
+            _check_text(path, table, kind)
+            return table
         import pyarrow.json as pajson
 
-        return pajson.read_json(path)
+        table = pajson.read_json(path)
+        _check_text(path, table, kind)
+        return table
     except InputError:
         raise
+    except UnicodeDecodeError as exc:  # pyarrow decodes column names only when asked
+        raise _not_utf8(path, "in its header", exc) from exc
     except (pa.ArrowInvalid, pa.ArrowKeyError, pa.ArrowNotImplementedError, OSError) as exc:
         raise InputError(
             f"Cannot read {path} as {kind.upper()}: {_first_line(exc)}.",
             _fix_for(kind),
         ) from exc
+
+
+def _check_text(path: Path, table: Any, kind: str) -> None:
+    """Raise InputError when a CSV or JSON Lines table contains bytes that are not UTF-8.
+
+    pyarrow types a CSV column with invalid UTF-8 as binary, and leaves invalid text in
+    JSON Lines string columns for a later decode to fail on.
+    """
+    import pyarrow as pa
+    import pyarrow.types as pat
+
+    names = table.schema.names  # raises UnicodeDecodeError for a header that is not UTF-8
+    _check_unique(path, names, None)
+    for name, column in zip(names, table.columns, strict=True):
+        if kind == "csv" and (pat.is_binary(column.type) or pat.is_large_binary(column.type)):
+            raise _not_utf8(path, f"in column {name!r}")
+        if kind == "jsonl" and (pat.is_string(column.type) or pat.is_large_string(column.type)):
+            try:
+                column.validate(full=True)
+            except pa.ArrowInvalid as exc:
+                raise _not_utf8(path, f"in column {name!r}") from exc
+
+
+def _not_utf8(path: Path, where: str, exc: UnicodeDecodeError | None = None) -> InputError:
+    detail = f" (byte 0x{exc.object[exc.start]:02x})" if exc is not None else ""
+    return InputError(
+        f"{path} is not UTF-8 text: it has bytes {where} that are not valid UTF-8{detail}.",
+        "Re-save it as UTF-8: 'CSV UTF-8' in a spreadsheet, or iconv -f ITS_ENCODING -t UTF-8 on the command line.",
+    )
+
+
+def _check_unique(path: Path, names: Sequence[str], requested: Sequence[str] | None) -> None:
+    """Raise InputError when a column name that will be read occurs more than once."""
+    if len(set(names)) == len(names):
+        return
+    counts = Counter(names)
+    relevant = [name for name, count in counts.items() if count > 1 and (requested is None or name in requested)]
+    if relevant:
+        raise InputError(
+            f"{path} has more than one column named {', '.join(map(repr, relevant))}.",
+            "Rename or remove the duplicate columns so that every column name is unique.",
+        )
 
 
 def _read_arrow_or_none(path: Path, kind: str, columns: Sequence[str] | None) -> Any:
@@ -318,6 +377,8 @@ def _read_python_rows(path: Path, kind: str) -> tuple[list[str], list[list[Any]]
                 continue
             try:
                 record = json.loads(line)
+            except UnicodeDecodeError as exc:
+                raise _not_utf8(path, f"on line {number}", exc) from exc
             except json.JSONDecodeError as exc:
                 raise InputError(
                     f"Cannot read {path} as JSONL: {exc.msg} at line {number}.", _fix_for("jsonl")
@@ -341,7 +402,9 @@ def _read_json_document(path: Path) -> tuple[list[str], list[list[Any]]]:
                 "Rename it to .jsonl so mlmon reads it as JSON Lines.",
             ) from exc
         raise InputError(f"Cannot read {path} as JSON: {exc.msg} at line {exc.lineno}.", _fix_for("json")) from exc
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, f"at offset {exc.start}", exc) from exc
+    except OSError as exc:
         raise InputError(f"Cannot read {path}: {_first_line(exc)}.", _fix_for("json")) from exc
 
     if isinstance(document, dict) and "columns" in document and "data" in document:
@@ -354,6 +417,7 @@ def _read_json_document(path: Path) -> tuple[list[str], list[list[Any]]]:
                     f"{path}: row {number} of 'data' does not contain one value for each of the {len(names)} columns.",
                     _fix_for("json"),
                 )
+        _check_unique(path, [str(name) for name in names], None)
         return [str(name) for name in names], rows
     if isinstance(document, list) and all(isinstance(record, dict) for record in document):
         names = list(dict.fromkeys(key for record in document for key in record))

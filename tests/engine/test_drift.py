@@ -236,3 +236,24 @@ def test_same_distribution_windows_alarm_at_most_at_alpha():
     bound = 0.05 + 3 * (0.05 * 0.95 / trials) ** 0.5
     assert dataset_alarms / trials <= bound
     assert column_alarms / (trials * columns) <= bound
+
+
+@pytest.mark.parametrize("magnitude", [1e300, 1e-300])
+def test_values_near_the_float64_limits_get_finite_scores(magnitude):
+    import statistics
+    import warnings
+
+    rng = np.random.default_rng(4)
+    reference = rng.uniform(1.0, 1.5, 200) * magnitude
+    current = rng.uniform(1.1, 1.6, 200) * magnitude
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow warning fails the test
+        column = compare({"x": reference}, {"x": current}).columns[0]
+    # statistics.pstdev works in exact fractions, so it neither overflows nor underflows.
+    expected = stats.wasserstein_distance(reference, current) / statistics.pstdev(reference.tolist())
+    assert column.scores["wasserstein_normed"] == pytest.approx(expected, rel=1e-9)
+    ks = stats.ks_2samp(reference, current)
+    assert column.scores["ks"] == pytest.approx(ks.statistic)
+    assert column.scores["ks_p_value"] == pytest.approx(ks.pvalue, rel=1e-9)
+    assert column.scores["psi"] == pytest.approx(_numpy_psi(reference, current), rel=1e-9)
+    assert column.drifted is True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -85,3 +87,57 @@ def test_no_usable_row_leaves_everything_undefined():
     result = regression_metrics([np.nan], [1.0])
     assert all(value is None for value in result.values.values())
     assert set(result.undefined) == set(result.values)
+
+
+# Values near the float64 limit: scipy and scikit-learn on the same data divided by
+# 1e300 (not a power of two, so a different rounding path) are the oracle for the
+# scale-free metrics, and the scale is multiplied back for mae and rmse.
+HUGE = 1e300
+
+
+@pytest.mark.parametrize(
+    ("prediction", "actual"),
+    [
+        ([1e308, 1e300], [-1e308, 1e300]),
+        ([1.5e308, 1.6e308, -1e308, 3e307], [1.7e308, 1.1e308, -1.2e308, 5e307]),
+    ],
+)
+def test_values_near_the_float64_limit_match_scipy(prediction, actual):
+    prediction, actual = np.array(prediction), np.array(actual)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow warning fails the test
+        result = regression_metrics(prediction, actual)
+    values = result.values
+    p, a = prediction / HUGE, actual / HUGE
+    # scipy's own mean overflows on the second case (NaN); it is exact on the first.
+    with np.errstate(all="ignore"):
+        raw = stats.pearsonr(prediction, actual)[0]
+    expected = raw if np.isfinite(raw) else stats.pearsonr(p, a)[0]
+    assert values["pearson_r"] == pytest.approx(expected, abs=1e-12)
+    assert values["r2"] == pytest.approx(skm.r2_score(a, p), rel=1e-9)
+    assert values["mae"] == pytest.approx(skm.mean_absolute_error(a, p) * HUGE, rel=1e-12)
+    assert values["rmse"] == pytest.approx(skm.root_mean_squared_error(a, p) * HUGE, rel=1e-12)
+    assert values["mape"] == pytest.approx(np.mean(np.abs((p - a) / a)), rel=1e-12)
+    # The mean squared error itself is above 1e308 and cannot be represented.
+    assert values["mse"] is None
+    assert result.undefined["mse"] == "values overflow float64"
+
+
+def test_tiny_values_match_scipy():
+    rng = np.random.default_rng(3)
+    actual = rng.normal(0, 1, 50)
+    prediction = actual + rng.normal(0, 0.3, 50)
+    tiny = 1e-300
+    values = regression_metrics(prediction * tiny, actual * tiny).values
+    assert values["pearson_r"] == pytest.approx(stats.pearsonr(prediction, actual)[0], abs=1e-12)
+    assert values["r2"] == pytest.approx(skm.r2_score(actual, prediction), rel=1e-9)
+    assert values["rmse"] == pytest.approx(
+        skm.root_mean_squared_error(actual, prediction) * tiny, rel=1e-12
+    )
+
+
+def test_mape_overflow_is_undefined_with_a_reason():
+    # |1e308 − 1e-300| / 1e-300 is about 1e608.
+    result = regression_metrics([1e308, 2.0], [1e-300, 1.0])
+    assert result.values["mape"] is None
+    assert result.undefined["mape"] == "values overflow float64"

@@ -120,3 +120,37 @@ def test_unparsed_timestamps_are_noted():
     result = compute_metrics(frame, "regression")
     assert "1 timestamp" in result.notes["timestamp"]
     assert result.rows_used == 2
+
+
+def test_whole_number_regression_is_not_taken_for_classes():
+    # Prices in whole units: few distinct values, but no prediction equals an actual.
+    frame = pd.DataFrame({"prediction": [100, 250, 300, 120], "actual": [110, 240, 330, 100]})
+    assert detect_task(frame) == "regression"
+    result = compute_metrics(frame)
+    assert result.task == "regression"
+    assert result.values["mae"] == pytest.approx(
+        skm.mean_absolute_error(frame["actual"], frame["prediction"])
+    )
+
+
+@pytest.mark.parametrize(
+    ("columns", "task"),
+    [
+        # The demo classifier: int predictions, float actuals, a probability score.
+        ({"prediction": [0, 1, 1, 0], "actual": [0.0, 1.0, 0.0, 0.0], "score": [0.2, 0.9, 0.6, 0.1]}, "classification"),
+        # 0/1 only is binary even when every prediction in the window is wrong.
+        ({"prediction": [0, 0, 0], "actual": [1, 1, 1]}, "classification"),
+        # Labels 0..2 with predictions mostly among the actuals.
+        ({"prediction": [0, 2, 1, 2, 0], "actual": [0, 2, 2, 1, 0]}, "classification"),
+        # Labels 3 and 7 that never match, but scored as probabilities.
+        ({"prediction": [3, 3], "actual": [7, 7], "score": [0.1, 0.4]}, "classification"),
+        # The same without a score reads as a regression on whole numbers.
+        ({"prediction": [3, 3], "actual": [7, 7]}, "regression"),
+        # Scores outside [0, 1] are not probabilities.
+        ({"prediction": [3, 4], "actual": [7, 8], "score": [2.0, 5.0]}, "regression"),
+        # Counts predicted off by one: few labels, little overlap.
+        ({"prediction": [5, 12, 40, 7], "actual": [6, 11, 41, 8]}, "regression"),
+    ],
+)
+def test_detect_task_cases(columns, task):
+    assert detect_task(pd.DataFrame(columns)) == task

@@ -147,3 +147,59 @@ def test_jsonl_mixed_types_read(tmp_path):
     assert list(columns["score"]) == ["high", 0.2]
     np.testing.assert_array_equal(columns["x"], [1.0, 2.0])
     assert list(read_table(path)["score"]) == ["high", 0.2]
+
+
+NOT_UTF8 = [
+    ("value.csv", b"price,side\n1,buy\n2,\xe9t\xe9\n"),
+    ("header.csv", b"pri\xe9ce,side\n1,buy\n"),
+    ("utf16.csv", "price,side\n1,buy\n".encode("utf-16")),
+    ("value.jsonl", b'{"price": 1, "side": "buy"}\n{"price": 2, "side": "\xe9t\xe9"}\n'),
+    ("mixed.jsonl", b'{"side": 1}\n{"side": "\xe9t\xe9"}\n'),
+    ("value.json", b'{"columns": ["side"], "data": [["\xe9t\xe9"]]}'),
+]
+
+
+@pytest.mark.parametrize(("name", "content"), NOT_UTF8)
+def test_text_that_is_not_utf8_is_named_with_the_fix(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content)
+    for reader in (read_table, read_columns, open_columns):
+        with pytest.raises(InputError) as caught:
+            reader(path)
+        assert f"{path} is not UTF-8 text" in caught.value.title
+        assert "Re-save it as UTF-8" in caught.value.fix
+
+
+def test_latin1_header_is_caught_when_columns_are_named(tmp_path):
+    path = tmp_path / "header.csv"
+    path.write_bytes(b"pri\xe9ce,side\n1,buy\n")
+    with pytest.raises(InputError, match="not UTF-8"):
+        read_columns(path, ["side"])
+
+
+def _duplicate_files(tmp_path):
+    csv = tmp_path / "dup.csv"
+    csv.write_text("x,x,y\n1,2,3\n4,5,6\n")
+    parquet = tmp_path / "dup.parquet"
+    pq.write_table(pa.table([pa.array([1.0]), pa.array([2.0]), pa.array([3.0])], names=["x", "x", "y"]), parquet)
+    split = tmp_path / "dup.json"
+    split.write_text(json.dumps({"columns": ["x", "x", "y"], "data": [[1, 2, 3]]}))
+    return [csv, parquet, split]
+
+
+def test_duplicate_column_names_are_named(tmp_path):
+    for path in _duplicate_files(tmp_path):
+        for reader in (read_table, read_columns, open_columns):
+            with pytest.raises(InputError) as caught:
+                reader(path)
+            assert caught.value.title == f"{path} has more than one column named 'x'."
+            assert "unique" in caught.value.fix
+        with pytest.raises(InputError, match="more than one column named 'x'"):
+            read_columns(path, ["x"])
+
+
+def test_duplicates_outside_the_requested_columns_are_fine(tmp_path):
+    for path in _duplicate_files(tmp_path):
+        if path.suffix == ".json":
+            continue  # a split document is read whole
+        assert read_columns(path, ["y"])["y"][0] == 3.0

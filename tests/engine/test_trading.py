@@ -60,3 +60,24 @@ def test_all_zero_returns_leave_win_rate_undefined():
     assert result.values["sharpe"] is None
     assert result.values["total_return"] == 0.0
     assert result.values["max_drawdown"] == 0.0
+
+
+@pytest.mark.parametrize("periods", [0, -5, math.nan, math.inf])
+def test_periods_per_year_must_be_positive(periods):
+    with pytest.raises(ValueError, match="periods_per_year"):
+        trading_metrics([1.0, -1.0], [0.01, 0.02], periods_per_year=periods)
+
+
+def test_huge_returns_give_reasons_not_warnings():
+    import warnings
+
+    returns = np.array([1e300, -3e299, 2e300, 5e299])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = trading_metrics(np.ones(4), returns)
+    scaled = returns / 1e300
+    expected = statistics.mean(scaled) / statistics.stdev(scaled) * math.sqrt(252)
+    assert result.values["sharpe"] == pytest.approx(expected, rel=1e-12)
+    assert result.values["total_return"] is None
+    assert result.undefined["total_return"] == "values overflow float64"
+    assert result.values["win_rate"] == pytest.approx(0.75)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -53,6 +54,22 @@ def metrics(
         fail(ConfigError(f"Unknown --task {task!r}.", f"Use one of {', '.join(TASK_CHOICES)}."))
     if output_format not in FORMAT_CHOICES:
         fail(ConfigError(f"Unknown --format {output_format!r}.", "Use text or json."))
+    # The engine checks these too, but its ValueError would reach the user with a fix
+    # about the file's columns.
+    if not (math.isfinite(periods_per_year) and periods_per_year > 0):
+        fail(
+            ConfigError(
+                f"--periods-per-year {periods_per_year:g} is not a positive number.",
+                "Pass the number of trading periods in a year, e.g. 252 for daily bars or 52 for weekly.",
+            )
+        )
+    if not math.isfinite(risk_free_rate):
+        fail(
+            ConfigError(
+                f"--risk-free-rate {risk_free_rate:g} is not a finite number.",
+                "Pass the risk-free return per period as a fraction, e.g. 0.0001.",
+            )
+        )
 
     from mlmon.logs import setup_logging
 
@@ -75,6 +92,7 @@ def metrics(
             frame,
             task,
             positive_label=_label(positive_label),
+            positive_label_name="--positive-label",
             periods_per_year=periods_per_year,
             risk_free_rate=risk_free_rate,
         )

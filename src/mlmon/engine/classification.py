@@ -52,9 +52,17 @@ def confusion_matrix(prediction: Any, actual: Any) -> tuple[list[Any], np.ndarra
 
 
 def classification_metrics(
-    prediction: Any, actual: Any, score: Any = None, positive_label: Any = 1
+    prediction: Any,
+    actual: Any,
+    score: Any = None,
+    positive_label: Any = 1,
+    positive_label_name: str = "positive_label",
 ) -> MetricSet:
-    """Compute every classification metric; rows missing a prediction or actual are dropped."""
+    """Compute every classification metric, dropping rows that miss a prediction or actual.
+
+    `positive_label_name` is the setting through which users choose the positive label,
+    such as a CLI flag. The reason given when that label matches no row names it.
+    """
     predicted, observed, keep = normalise_labels(prediction, actual)
     scores = as_float_array(score)[keep] if score is not None else None
     predicted, observed = predicted[keep], observed[keep]
@@ -64,6 +72,19 @@ def classification_metrics(
         out.undefine_all("no row with both a prediction and an actual")
         return out.build("classification", rows, used)
 
+    predicted_labels, observed_labels = np.unique(predicted), np.unique(observed)
+    if not np.isin(predicted_labels, observed_labels).any():
+        mismatch = (
+            f"the prediction labels {_label_list(predicted_labels)} and the actual labels "
+            f"{_label_list(observed_labels)} have no label in common"
+        )
+        if _all_numeric(predicted_labels) != _all_numeric(observed_labels):
+            # Numbers against text (0/1 against yes/no) is an encoding mismatch, not a
+            # model that is always wrong: no metric means anything.
+            out.undefine_all(mismatch + "; write both columns with the same labels")
+            return out.build("classification", rows, used)
+        out.notes["accuracy"] = mismatch + ", so no prediction can be right"
+
     out.set("accuracy", float(np.mean(predicted == observed)))
     labels = np.unique(np.concatenate([observed, predicted]))
     if len(labels) > 2:
@@ -72,10 +93,12 @@ def classification_metrics(
 
     positive = _coerce_label(positive_label, observed)
     if len(labels) == 2 and positive not in labels:
-        shown = [_plain(label) for label in labels]
-        reason = f"positive label {positive_label!r} is not among the labels {shown}"
+        reason = (
+            f"positive label {_plain(positive_label)!r} is not among the labels "
+            f"{_label_list(labels)}; set {positive_label_name} to one of them"
+        )
         for name in ("precision", "recall", "f1", "roc_auc", "log_loss"):
-            out.set(name, None, reason + "; set positive_label")
+            out.set(name, None, reason)
         return out.build("classification", rows, used)
 
     is_positive = observed == positive
@@ -187,6 +210,25 @@ def _coerce_label(label: Any, like: np.ndarray) -> Any:
         except (TypeError, ValueError):
             return label
     return str(label)
+
+
+def _label_list(labels: np.ndarray, limit: int = 10) -> str:
+    """Labels as a short list for a message, e.g. "[0, 1]" or "['no', 'yes']"."""
+    plain = [_plain(label) for label in labels[:limit]]
+    more = f" and {len(labels) - limit} more" if len(labels) > limit else ""
+    return f"{plain}{more}"
+
+
+def _all_numeric(labels: np.ndarray) -> bool:
+    """True when every label is a number (or text that reads as one, e.g. "0")."""
+    if labels.dtype.kind == "f":
+        return True
+    for label in labels:
+        try:
+            float(label)
+        except (TypeError, ValueError):
+            return False
+    return True
 
 
 def _plain(label: Any) -> Any:

@@ -16,6 +16,8 @@ import math
 
 import numpy as np
 
+from mlmon.engine.metricset import magnitude_scale
+
 # ks_2samp's default method is exact while both samples have at most this many rows.
 KS_EXACT_MAX_ROWS = 10_000
 
@@ -34,12 +36,38 @@ def sorted_finite(values: np.ndarray) -> np.ndarray:
     return ordered[low:high]
 
 
+def population_std(sorted_values: np.ndarray) -> float:
+    """Standard deviation (ddof=0) that stays finite for values near the float64 limit.
+
+    Equal to `np.std` for ordinary data. Beyond 2^±256 the values are divided by a power
+    of two first, as squaring 1e300 would overflow and report a spread of inf.
+    """
+    scale = sorted_scale(sorted_values)
+    if scale == 1.0:
+        return float(np.std(sorted_values))
+    return float(np.std(sorted_values / scale)) * scale
+
+
+def sorted_scale(*sorted_samples: np.ndarray) -> float:
+    """`magnitude_scale` of sorted samples, read from their first and last values only.
+
+    1.0 for ordinary data; a power of two for values near the float64 limit, where a
+    Wasserstein distance or a variance would overflow. Divide the samples by it, and
+    any spread they are compared with, before computing.
+    """
+    return magnitude_scale(*(sample[:: max(len(sample) - 1, 1)] for sample in sorted_samples))
+
+
 def quantile_edges(sorted_values: np.ndarray, quantiles: np.ndarray = DECILES) -> np.ndarray:
     """Bin edges at `quantiles` of a sorted sample, duplicates merged.
 
     Same arithmetic as `np.quantile(values, quantiles)` (method "linear"), without the
     O(n) partition it would redo on already sorted data.
     """
+    scale = sorted_scale(sorted_values)
+    if scale != 1.0:
+        # b − a below could overflow; powers of two scale the edges exactly.
+        return quantile_edges(sorted_values / scale, quantiles) * scale
     n = len(sorted_values)
     virtual = (n - 1) * quantiles
     previous = np.floor(virtual)

@@ -91,3 +91,28 @@ def finite_pairs(*arrays: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, ...
     for array in arrays:
         mask &= np.isfinite(array)
     return mask, tuple(array[mask] for array in arrays)
+
+
+# Magnitudes outside [2^-256, 2^256] may overflow or underflow once squared and summed
+# (2^512 ≈ 1.3e154, so even 1e9 summed squares stay finite).
+SAFE_MAGNITUDE_EXPONENT = 256
+
+OVERFLOW = "values overflow float64"
+
+
+def magnitude_scale(*arrays: np.ndarray) -> float:
+    """Return a power of two to divide finite `arrays` by before squaring, or 1.0.
+
+    1.0 while the largest magnitude lies within 2^±256, so ordinary data is computed
+    exactly as before. Otherwise the power of two nearest that magnitude: dividing by
+    it changes only exponents, so ratios (r2, pearson_r, Sharpe, normed Wasserstein)
+    come out unchanged and no intermediate overflows.
+    """
+    largest = max((float(np.max(np.abs(array))) for array in arrays if len(array)), default=0.0)
+    if largest == 0.0 or not math.isfinite(largest):
+        return 1.0
+    _, exponent = math.frexp(largest)  # largest = m · 2^exponent with 0.5 ≤ m < 1
+    if abs(exponent) <= SAFE_MAGNITUDE_EXPONENT:
+        return 1.0
+    # 2^(exponent − 1) ≤ largest, and 2^1024 itself would overflow.
+    return math.ldexp(1.0, exponent - 1)

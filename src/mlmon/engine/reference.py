@@ -88,7 +88,9 @@ class ReferenceColumn:
     def build(cls, name: str, values: np.ndarray) -> ReferenceColumn:
         """Prepare one column; a failure is kept on the column instead of raised."""
         try:
-            return cls._build(name, values)
+            # errstate is per thread (a context variable), so it is set in the worker.
+            with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+                return cls._build(name, values)
         except Exception as exc:  # one bad column must not abort the others
             log.exception("preparing reference column %s failed", name)
             kind = "numeric" if values.dtype.kind == "f" else "categorical"
@@ -100,7 +102,7 @@ class ReferenceColumn:
             ordered = stats.sorted_finite(values)
             column = cls(name, "numeric", len(ordered), len(values) - len(ordered), ordered)
             if len(ordered):
-                column.std = float(np.std(ordered))
+                column.std = stats.population_std(ordered)
                 column.edges = stats.quantile_edges(ordered)
                 column.bin_counts = stats.bin_counts(ordered, column.edges)
             return column

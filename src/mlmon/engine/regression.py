@@ -3,6 +3,11 @@
 They agree with scikit-learn and scipy except where those return a made-up number:
 `r2` and `pearson_r` are undefined (None with a reason) on constant input, and `mape`
 skips rows whose actual is zero instead of dividing by machine epsilon.
+
+Values near the float64 limit (1e300) are computed in units of a power of two, so
+scale-free metrics such as `pearson_r` and `r2` stay exact and `mae` and `rmse` stay
+finite where the true value is. A metric whose true value overflows float64 (`mse`
+of errors above ~1e154) is undefined with the reason "values overflow float64".
 """
 
 from __future__ import annotations
@@ -12,7 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from mlmon.engine.metricset import MetricBuilder, MetricSet, as_float_array, finite_pairs
+from mlmon.engine.metricset import (
+    OVERFLOW,
+    MetricBuilder,
+    MetricSet,
+    as_float_array,
+    finite_pairs,
+    magnitude_scale,
+)
 
 REGRESSION_METRICS = ("mae", "mse", "rmse", "mape", "r2", "pearson_r", "direction_accuracy")
 
@@ -34,21 +46,29 @@ def regression_metrics(prediction: Any, actual: Any) -> MetricSet:
         out.undefine_all("no row with a finite prediction and actual")
         return out.build("regression", rows, used)
 
-    error = predicted - observed
-    mse = float(np.mean(error * error))
-    out.set("mae", float(np.mean(np.abs(error))))
-    out.set("mse", mse)
-    out.set("rmse", math.sqrt(mse))
+    # Overflow shows up as inf or NaN in a result and becomes an undefined metric, so
+    # numpy's warnings about it would only clutter stderr.
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        _fill(out, predicted, observed)
+    return out.build("regression", rows, used)
+
+
+def _fill(out: MetricBuilder, predicted: np.ndarray, observed: np.ndarray) -> None:
+    scale = magnitude_scale(predicted, observed)
+    error = predicted / scale - observed / scale if scale != 1.0 else predicted - observed
+    mean_square = float(np.mean(error * error))
+    out.set("mae", float(np.mean(np.abs(error))) * scale, OVERFLOW)
+    out.set("mse", mean_square * scale * scale, OVERFLOW)
+    out.set("rmse", math.sqrt(mean_square) * scale, OVERFLOW)
 
     value, reason, excluded = mape(predicted, observed)
-    out.set("mape", value, reason)
+    out.set("mape", value, reason or OVERFLOW)
     if excluded:
         out.notes["mape"] = f"{excluded} row(s) with actual = 0 left out"
 
     out.set("r2", *r2(predicted, observed))
     out.set("pearson_r", *pearson_r(predicted, observed))
     out.set("direction_accuracy", *direction_accuracy(predicted, observed))
-    return out.build("regression", rows, used)
 
 
 def mape(predicted: np.ndarray, observed: np.ndarray) -> tuple[float | None, str, int]:
@@ -61,8 +81,19 @@ def mape(predicted: np.ndarray, observed: np.ndarray) -> tuple[float | None, str
     excluded = int(len(observed) - np.count_nonzero(nonzero))
     if not nonzero.any():
         return None, "every actual is 0", excluded
-    ratio = np.abs(predicted[nonzero] - observed[nonzero]) / np.abs(observed[nonzero])
-    return float(np.mean(ratio)), "", excluded
+    predicted, observed = predicted[nonzero], observed[nonzero]
+    with np.errstate(over="ignore", invalid="ignore"):
+        difference = np.abs(predicted - observed)
+        ratio = difference / np.abs(observed)
+        # |p − a| overflows when both are near the float64 limit; |p / a − 1| is the
+        # same ratio without the overflowing intermediate.
+        overflowed = np.isinf(difference)
+        if overflowed.any():
+            ratio[overflowed] = np.abs(predicted[overflowed] / observed[overflowed] - 1.0)
+        value = float(np.mean(ratio))
+    if not math.isfinite(value):
+        return None, OVERFLOW, excluded
+    return value, "", excluded
 
 
 def r2(predicted: np.ndarray, observed: np.ndarray) -> tuple[float | None, str]:
@@ -71,9 +102,10 @@ def r2(predicted: np.ndarray, observed: np.ndarray) -> tuple[float | None, str]:
         return None, "needs at least 2 rows"
     if np.ptp(observed) == 0:
         return None, "constant actuals"
+    predicted, observed = _scaled(predicted, observed)
     centred = observed - observed.mean()
     residual = observed - predicted
-    return 1.0 - float(np.dot(residual, residual) / np.dot(centred, centred)), ""
+    return 1.0 - float(np.dot(residual, residual) / np.dot(centred, centred)), OVERFLOW
 
 
 def pearson_r(predicted: np.ndarray, observed: np.ndarray) -> tuple[float | None, str]:
@@ -86,11 +118,12 @@ def pearson_r(predicted: np.ndarray, observed: np.ndarray) -> tuple[float | None
         return None, "constant actuals"
     # Centre and scale each vector before the dot product, as scipy does, so large
     # offsets do not cancel catastrophically.
+    predicted, observed = _scaled(predicted, observed)
     x = predicted - predicted.mean()
     y = observed - observed.mean()
     x /= np.linalg.norm(x)
     y /= np.linalg.norm(y)
-    return float(np.clip(np.dot(x, y), -1.0, 1.0)), ""
+    return float(np.clip(np.dot(x, y), -1.0, 1.0)), OVERFLOW
 
 
 def direction_accuracy(predicted: np.ndarray, observed: np.ndarray) -> tuple[float | None, str]:
@@ -100,3 +133,11 @@ def direction_accuracy(predicted: np.ndarray, observed: np.ndarray) -> tuple[flo
         return None, "every actual is 0, so no direction to predict"
     hits = np.sign(predicted[moved]) == np.sign(observed[moved])
     return float(np.mean(hits)), ""
+
+
+def _scaled(predicted: np.ndarray, observed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both arrays divided by one power of two when they approach the float64 limit."""
+    scale = magnitude_scale(predicted, observed)
+    if scale == 1.0:
+        return predicted, observed
+    return predicted / scale, observed / scale

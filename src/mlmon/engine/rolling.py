@@ -20,9 +20,12 @@ from mlmon.engine.trading import trading_metrics
 
 TASKS = ("regression", "classification", "trading")
 
-# Numeric predictions with at most this many distinct whole-number values (in both
-# columns together) are read as class labels, e.g. 0/1 or 0/1/2.
+# Most distinct whole numbers, in both columns together, that can be class labels.
 MAX_LABELS = 20
+# Least share of predictions whose value also occurs among the actuals for whole numbers
+# to read as labels. A classifier predicts labels it was trained on, while a regression on
+# whole numbers (prices in cents, counts) mostly predicts values that never occurred.
+MIN_LABEL_OVERLAP = 0.5
 
 # Epoch values above this are milliseconds: 1e11 seconds is the year 5138.
 EPOCH_MILLISECONDS_ABOVE = 1e11
@@ -31,26 +34,54 @@ EPOCH_MILLISECONDS_ABOVE = 1e11
 def detect_task(frame: pd.DataFrame) -> str:
     """Guess "classification" or "regression" from the prediction and actual columns.
 
-    Text or boolean labels, or a few whole-number values, mean classification; anything
-    else is regression. Trading is never guessed: a return forecast is also a regression,
-    so ask for trading metrics explicitly.
+    Classification when either column contains text or booleans. Also when both contain
+    whole numbers with at most `MAX_LABELS` distinct values and one of these is true:
+    the values are only 0 and 1, a `score` column contains probabilities in [0, 1], or
+    at least `MIN_LABEL_OVERLAP` of the predictions are values seen among the actuals.
+    Anything else is regression. Trading is never guessed: a return forecast is also
+    a regression, so ask for trading metrics explicitly.
     """
     _require(frame, ("prediction", "actual"))
-    columns = [frame["prediction"], frame["actual"].dropna()]
-    if any(column.dtype == bool or not pd.api.types.is_numeric_dtype(column) for column in columns):
+    predicted, observed = frame["prediction"].dropna(), frame["actual"].dropna()
+    if any(column.dtype == bool or not pd.api.types.is_numeric_dtype(column) for column in (predicted, observed)):
         return "classification"
-    values = pd.concat(columns).to_numpy(dtype=np.float64)
-    values = values[np.isfinite(values)]
-    if len(values) and np.all(values == np.round(values)) and len(np.unique(values)) <= MAX_LABELS:
+    predicted_values = _finite(predicted)
+    observed_values = _finite(observed)
+    values = np.concatenate([predicted_values, observed_values])
+    if len(values) == 0 or np.any(values != np.round(values)):
+        return "regression"
+    labels = np.unique(values)
+    if len(labels) > MAX_LABELS:
+        return "regression"
+    if np.all((labels == 0) | (labels == 1)) or _has_probability_score(frame):
         return "classification"
-    return "regression"
+    if len(predicted_values) == 0:
+        return "regression"
+    overlap = np.isin(predicted_values, observed_values).mean()
+    return "classification" if overlap >= MIN_LABEL_OVERLAP else "regression"
+
+
+def _finite(column: pd.Series) -> np.ndarray:
+    values = column.to_numpy(dtype=np.float64)
+    return values[np.isfinite(values)]
+
+
+def _has_probability_score(frame: pd.DataFrame) -> bool:
+    """True when `frame` has a numeric `score` column whose finite values all lie in [0, 1]."""
+    if "score" not in frame.columns or not pd.api.types.is_numeric_dtype(frame["score"]):
+        return False
+    if frame["score"].dtype == bool:
+        return False
+    scores = _finite(frame["score"].dropna())
+    return len(scores) > 0 and bool(np.all((scores >= 0) & (scores <= 1)))
 
 
 def compute_metrics(frame: pd.DataFrame, task: str = "auto", **options: Any) -> MetricSet:
     """Compute the metrics of `task` ("auto" detects it) on a prediction log.
 
-    Options: `positive_label` (classification), `periods_per_year` and `risk_free_rate`
-    (trading). Rows are put in timestamp order first when there is a timestamp column.
+    Options: `positive_label` and `positive_label_name` (classification; the name is
+    how the caller's users set the label, e.g. "--positive-label"), `periods_per_year`
+    and `risk_free_rate` (trading). Rows are put in timestamp order first when there is a timestamp column.
     """
     _require(frame, ("prediction", "actual"))
     if task == "auto":
@@ -73,6 +104,7 @@ def compute_metrics(frame: pd.DataFrame, task: str = "auto", **options: Any) -> 
             known["actual"].to_numpy(),
             score=score,
             positive_label=options.get("positive_label", 1),
+            positive_label_name=options.get("positive_label_name", "positive_label"),
         )
     else:
         result = trading_metrics(

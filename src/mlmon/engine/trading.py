@@ -12,7 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from mlmon.engine.metricset import MetricBuilder, MetricSet, as_float_array, finite_pairs
+from mlmon.engine.metricset import (
+    OVERFLOW,
+    MetricBuilder,
+    MetricSet,
+    as_float_array,
+    finite_pairs,
+    magnitude_scale,
+)
 
 TRADING_METRICS = ("sharpe", "max_drawdown", "total_return", "win_rate")
 
@@ -31,6 +38,10 @@ def trading_metrics(
     `periods_per_year` annualises the Sharpe ratio (252 for daily bars); `risk_free_rate`
     is per period, in the same units as the returns.
     """
+    if not (math.isfinite(periods_per_year) and periods_per_year > 0):
+        raise ValueError(f"periods_per_year is {periods_per_year}; it must be a positive number such as 252")
+    if not math.isfinite(risk_free_rate):
+        raise ValueError(f"risk_free_rate is {risk_free_rate}; it must be a finite return per period")
     returns = strategy_returns(prediction, actual)
     out = MetricBuilder(TRADING_METRICS)
     rows, used = len(as_float_array(prediction)), len(returns)
@@ -38,10 +49,13 @@ def trading_metrics(
         out.undefine_all("no row with a finite prediction and actual")
         return out.build("trading", rows, used)
 
-    out.set("sharpe", *sharpe(returns, periods_per_year, risk_free_rate))
-    out.set("max_drawdown", max_drawdown(returns))
-    out.set("total_return", float(np.prod(1.0 + returns) - 1.0))
-    out.set("win_rate", *win_rate(returns))
+    # Returns large enough to overflow wealth give inf or NaN, recorded as undefined
+    # with a reason; numpy's warnings about it would only clutter stderr.
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        out.set("sharpe", *sharpe(returns, periods_per_year, risk_free_rate))
+        out.set("max_drawdown", max_drawdown(returns), OVERFLOW)
+        out.set("total_return", float(np.prod(1.0 + returns) - 1.0), OVERFLOW)
+        out.set("win_rate", *win_rate(returns))
     return out.build("trading", rows, used)
 
 
@@ -55,11 +69,18 @@ def sharpe(
     # would otherwise turn that into a ratio near 1e16.
     if np.ptp(returns) == 0:
         return None, "constant returns have no volatility"
-    excess = returns - risk_free_rate
-    spread = float(np.std(excess, ddof=1))
-    if spread <= 1e-12 * max(abs(float(np.mean(excess))), 1e-300):
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        excess = returns - risk_free_rate
+        # The ratio is scale-free; dividing by a power of two keeps huge returns from
+        # overflowing the variance (see magnitude_scale).
+        excess = excess / magnitude_scale(excess)
+        spread = float(np.std(excess, ddof=1))
+        mean = float(np.mean(excess))
+    if not (math.isfinite(spread) and math.isfinite(mean)):
+        return None, OVERFLOW
+    if spread <= 1e-12 * max(abs(mean), 1e-300):
         return None, "returns have no measurable volatility"
-    return float(np.mean(excess)) / spread * math.sqrt(periods_per_year), ""
+    return mean / spread * math.sqrt(periods_per_year), ""
 
 
 def max_drawdown(returns: np.ndarray) -> float:
