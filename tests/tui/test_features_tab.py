@@ -140,6 +140,7 @@ async def test_features_tab_bad_importance_file(prediction_store) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         tab = await open_features(pilot, app)
         errors = text_of(tab.query_one("#features-errors"), width=200)
+        assert errors.startswith("1 file skipped:")
         assert "feature_importance_gain.json" in errors
         assert "not valid JSON" in errors
         assert [item.kind for item in tab.view.importances] == ["split"]

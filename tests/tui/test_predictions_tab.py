@@ -173,11 +173,14 @@ async def test_predictions_tab_bad_batch(prediction_store) -> None:
     app = build_app(prediction_store.uri, model_filter=("pred-broken",))
     async with app.run_test(size=(80, 24)) as pilot:
         tab = await open_predictions(pilot, app)
-        errors = text_of(tab.query_one("#predictions-errors"), width=200)
-        assert errors.count("Skipped") == 3
-        for name in ("b-no-prediction.csv", "c-latin1.csv", "d-empty.json"):
-            assert name in errors
-        assert tab.query_one("#predictions-errors").display
+        static = tab.query_one("#predictions-errors")
+        errors = text_of(static, width=static.content_region.width)
+        assert errors.startswith("3 files skipped:")
+        # 80×24 leaves six lines: the first file in full, then a count of the rest.
+        assert "b-no-prediction.csv: missing column 'prediction'" in " ".join(errors.split())
+        assert errors.rstrip().endswith("… and 2 more (all are in the log file)")
+        assert len(errors.rstrip().splitlines()) <= static.styles.max_height.value
+        assert static.display
         assert not tab.has_class("-empty")
         assert tab.view.metrics.current.rows == 40
 
@@ -187,6 +190,24 @@ async def test_predictions_tab_bad_batch(prediction_store) -> None:
         assert tab.has_class("-empty")
         waiting = text_of(tab.query_one("#predictions-empty"), width=200)
         assert "reading the prediction log of pred-broken v7" in waiting
+
+
+async def test_bad_batches_listed_when_tall(prediction_store) -> None:
+    app = build_app(prediction_store.uri, model_filter=("pred-broken",))
+    async with app.run_test(size=(200, 50)) as pilot:
+        tab = await open_predictions(pilot, app)
+        static = tab.query_one("#predictions-errors")
+        errors = text_of(static, width=static.content_region.width)
+        assert errors.startswith("3 files skipped:")
+        for problem in (
+            "b-no-prediction.csv: missing column 'prediction'",
+            "c-latin1.csv: c-latin1.csv is not UTF-8 text",
+            "d-empty.json: d-empty.json has no rows.",
+        ):
+            assert problem in " ".join(errors.split())
+        assert "more" not in errors
+        # Every line of the list is inside the widget's visible height.
+        assert len(errors.rstrip().splitlines()) <= static.size.height
 
 
 async def test_returns_show_trading_extras_and_rising_rmse(prediction_store) -> None:

@@ -285,7 +285,9 @@ def _read_batch(path: Path, location: str) -> pd.DataFrame:
     try:
         frame = read_table(path)
     except InputError as exc:
-        raise BatchError(f"{location}: {exc.title}", exc.fix) from exc
+        # The title names the downloaded copy in the cache; the file's name is enough.
+        title = exc.title.replace(str(path), path.name)
+        raise BatchError(f"{location}: {title}", exc.fix) from exc
     except UnicodeDecodeError as exc:
         raise BatchError(f"{location}: not UTF-8 text ({exc.reason}).", "Write batch files as UTF-8.") from exc
     except (ValueError, OSError) as exc:

@@ -29,6 +29,7 @@ from mlmon.snapshot import Snapshot
 from mlmon.tui.tabs.base import Selection
 from mlmon.tui.widgets.features_panels import CorrelationPanel, FeatureDetail, ImportanceList
 from mlmon.tui.widgets.features_view import FeaturesView
+from mlmon.tui.widgets.skipped_files import show_skipped_files
 
 log = logging.getLogger(__name__)
 
@@ -145,9 +146,9 @@ class FeaturesTab(Vertical):
         features = self._states[0]
         view = self.view
         errors = self.query_one("#features-errors", Static)
-        lines = _error_lines(features)
-        errors.update(Text("\n".join(lines), style="bold red"))
-        errors.display = bool(lines)
+        problem = features.error if features else None
+        skipped = features.files.errors if features and features.files is not None else ()
+        show_skipped_files(errors, problem, skipped)
         empty = view is None or not view.features
         self.set_class(empty, "-empty")
         if empty:
@@ -216,15 +217,6 @@ class FeaturesTab(Vertical):
 
 def _keyed(key: object, build: Callable[[], FeaturesView]) -> tuple[object, FeaturesView]:
     return key, build()
-
-
-def _error_lines(state: FeaturesState | None) -> list[str]:
-    if state is None:
-        return []
-    lines = [state.error] if state.error else []
-    if state.files is not None:
-        lines.extend(f"Skipped {error}" for error in state.files.errors)
-    return lines
 
 
 def _empty_message(state: FeaturesState | None, waiting_for: str | None = None) -> str:

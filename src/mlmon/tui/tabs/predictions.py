@@ -37,6 +37,7 @@ from mlmon.tui.widgets.predictions_charts import ErrorHistogram, LineChart, Scat
 from mlmon.tui.widgets.predictions_panels import ConfusionPanel, MetricsPanel
 from mlmon.tui.widgets.predictions_table import RecentPredictions
 from mlmon.tui.widgets.predictions_view import DEFAULT_WINDOW, WINDOWS, PredictionsView, Window
+from mlmon.tui.widgets.skipped_files import show_skipped_files
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +129,9 @@ class PredictionsTab(Vertical, can_focus=True):
         empty = self.query_one("#predictions-empty", Static)
         errors = self.query_one("#predictions-errors", Static)
         prediction_log = state.log if state else None
-        errors.update(Text("\n".join(_error_lines(state)), style="bold red") if state else "")
-        errors.display = bool(state and (state.error or (prediction_log and prediction_log.errors)))
+        skipped = prediction_log.errors if prediction_log else ()
+        problem = state.error if state else None
+        show_skipped_files(errors, problem, skipped)
         if state is None or prediction_log is None or prediction_log.rows == 0:
             self.set_class(True, "-empty")
             empty.update(Text(_empty_message(state, self._waiting_for)))
@@ -269,15 +271,6 @@ def _keyed(key: object, build: Callable[[], PredictionsView]) -> tuple[object, P
 
 def _view_id(name: str) -> str:
     return "predictions-errors-view" if name == "errors" else f"predictions-{name}"
-
-
-def _error_lines(state: PredictionsState | None) -> list[str]:
-    if state is None:
-        return []
-    lines = [state.error] if state.error else []
-    if state.log is not None:
-        lines.extend(f"Skipped {error}" for error in state.log.errors)
-    return lines
 
 
 def _empty_message(state: PredictionsState | None, waiting_for: str | None = None) -> str:
