@@ -215,4 +215,6 @@ def test_unknown_positive_label_names_the_flag(tmp_path):
     log = write(pd.DataFrame({"prediction": [0, 1, 1], "actual": [1, 1, 0]}), tmp_path / "log.csv")
     document = run_json("metrics", log, "--positive-label", "7")
     reason = document["undefined"]["precision"]
-    assert "--positive-label" in reason and "7" in reason and "[0, 1]" in reason
+    assert "--positive-label" in reason
+    assert "7" in reason
+    assert "[0, 1]" in reason

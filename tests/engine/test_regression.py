@@ -89,9 +89,9 @@ def test_no_usable_row_leaves_everything_undefined():
     assert set(result.undefined) == set(result.values)
 
 
-# Values near the float64 limit: scipy and scikit-learn on the same data divided by
-# 1e300 (not a power of two, so a different rounding path) are the oracle for the
-# scale-free metrics, and the scale is multiplied back for mae and rmse.
+# For values near the float64 limit, the oracle is scipy and scikit-learn on the same
+# data divided by 1e300. That is not a power of two, so it rounds differently from the
+# engine. mae and rmse are multiplied back by 1e300.
 HUGE = 1e300
 
 

@@ -148,6 +148,8 @@ def test_whole_number_regression_is_not_taken_for_classes():
         ({"prediction": [3, 3], "actual": [7, 7]}, "regression"),
         # Scores outside [0, 1] are not probabilities.
         ({"prediction": [3, 4], "actual": [7, 8], "score": [2.0, 5.0]}, "regression"),
+        # Floats this large are all whole numbers, but not labels.
+        ({"prediction": [1e308, 1e300], "actual": [-1e308, 1e300]}, "regression"),
         # Counts predicted off by one: few labels, little overlap.
         ({"prediction": [5, 12, 40, 7], "actual": [6, 11, 41, 8]}, "regression"),
     ],

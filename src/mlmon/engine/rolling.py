@@ -48,7 +48,8 @@ def detect_task(frame: pd.DataFrame) -> str:
     predicted_values = _finite(predicted)
     observed_values = _finite(observed)
     values = np.concatenate([predicted_values, observed_values])
-    if len(values) == 0 or np.any(values != np.round(values)):
+    # Beyond 2^53 every float64 is a whole number, so wholeness says nothing there.
+    if len(values) == 0 or np.any(values != np.round(values)) or np.any(np.abs(values) > 2.0**53):
         return "regression"
     labels = np.unique(values)
     if len(labels) > MAX_LABELS:
