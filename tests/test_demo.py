@@ -24,9 +24,11 @@ import pytest
 from mlflow import MlflowClient
 from sklearn.metrics import accuracy_score, mean_squared_error, roc_auc_score
 
+from mlmon.demo.lock import DemoLock
 from mlmon.demo.market import feature_columns
 from mlmon.demo.store import (
     PREDICTIONS_EXPERIMENT,
+    DemoError,
     DemoOptions,
     build_demo,
     local_folder,
@@ -282,6 +284,47 @@ def test_half_built_store_is_rebuilt(tmp_path: Path) -> None:
     rmse = mean_squared_error(valid["actual"], predicted) ** 0.5
     assert run.data.metrics["rmse"] == pytest.approx(rmse)
     assert build_demo(directory, options).reused
+
+
+def test_second_demo_on_a_locked_folder_exits_2(tmp_path: Path) -> None:
+    busy = tmp_path / "busy"
+    with DemoLock(busy):
+        result = _run_cli("--no-tui", "--reduced", "--dir", str(busy), timeout=120)
+        assert result.returncode == 2
+        assert f"Another mlmon demo is building {busy.resolve()}." in result.stderr
+        assert "--dir" in result.stderr
+        assert result.stdout == ""
+        # The refused run wrote nothing into the folder.
+        assert list(busy.iterdir()) == []
+    with DemoLock(busy) as again:
+        assert again.held
+
+
+def test_lock_held_by_another_process_until_it_dies(tmp_path: Path) -> None:
+    folder = tmp_path / "store"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, pathlib; from mlmon.demo.lock import DemoLock; "
+            f"DemoLock(pathlib.Path({str(folder)!r})).acquire(); print('held', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(DemoError) as caught:
+            DemoLock(folder).acquire()
+        assert str(folder.resolve()) in caught.value.title
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    # The kernel drops a dead process's lock: no stale lock survives a killed build.
+    with DemoLock(folder) as lock:
+        assert lock.held
+    assert not lock.held
 
 
 def test_live_replay_appends_days_and_fills_actuals_later(

@@ -19,6 +19,7 @@ import typer
 
 if TYPE_CHECKING:
     from mlmon.demo.live import LiveReplay
+    from mlmon.demo.lock import DemoLock
     from mlmon.demo.store import DemoStore
 
 log = logging.getLogger(__name__)
@@ -72,17 +73,38 @@ def demo(
 ) -> None:
     """Build a demo MLflow store from S&P 500 and NASDAQ prices, then open the monitor."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    from mlmon.cli import fail
-    from mlmon.demo.store import DemoError, DemoOptions, build_demo, default_demo_dir
-    from mlmon.errors import MlmonError
+    from mlmon.demo.lock import DemoLock
+    from mlmon.demo.store import default_demo_dir
     from mlmon.logs import setup_logging
 
     setup_logging()
-    target = directory or default_demo_dir()
+    lock = DemoLock(directory or default_demo_dir())
+    try:
+        _build_and_show(lock, no_tui, live, speed, live_from, refresh, reduced)
+    finally:
+        lock.release()
+
+
+def _build_and_show(
+    lock: DemoLock,
+    no_tui: bool,
+    live: bool,
+    speed: float,
+    live_from: str,
+    refresh: float | None,
+    reduced: bool,
+) -> None:
+    """Build under `lock`, held through a replay; a monitor without replay only reads, unlocked."""
+    from mlmon.cli import fail
+    from mlmon.demo.store import DemoError, DemoOptions, build_demo
+    from mlmon.errors import MlmonError
+
+    target = lock.directory
     options = DemoOptions.reduced() if reduced else DemoOptions()
     try:
         if live:
             _check_replay_options(speed, live_from)
+        lock.acquire()
         store = build_demo(target, options, live_from=live_from if live else None, progress=_progress)
     except MlmonError as exc:
         fail(exc)
@@ -103,6 +125,8 @@ def demo(
         if replay is not None:
             _replay_in_foreground(replay)
         return
+    if replay is None:
+        lock.release()
     if refresh is None and live:
         refresh = LIVE_REFRESH_SECONDS
     _open_monitor(store, replay, refresh)
