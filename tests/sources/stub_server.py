@@ -1,4 +1,4 @@
-"""A stub MLflow REST server on 127.0.0.1 that answers each API path with canned JSON.
+"""A stub MLflow REST server on 127.0.0.1 that returns canned JSON for each API path.
 
 Tests use it to send bodies a real server never would (wrong types, missing fields)
 and check that the REST source reports them as malformed responses.
@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 @dataclass
 class StubServer:
-    """Answers GET and POST on `/api/2.0/mlflow/<endpoint>` with `responses[endpoint]`, else `{}`."""
+    """Serves GET and POST on `/api/2.0/mlflow/<endpoint>` with `responses[endpoint]`, else `{}`."""
 
     responses: dict[str, Any] = field(default_factory=dict)
     paths: list[str] = field(default_factory=list)

@@ -1,4 +1,4 @@
-"""The REST source against a stub server that answers 200 with JSON of the wrong shape.
+"""The REST source against a stub server that returns 200 with JSON of the wrong shape.
 
 Each case must end in a MALFORMED `SourceError` whose title names the server, the
 endpoint and the field, never in a KeyError, and never in an empty result taken as data.
@@ -7,7 +7,6 @@ endpoint and the field, never in a KeyError, and never in an empty result taken 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -137,12 +136,13 @@ async def test_well_formed_stub_answers_parse(stub, source):
     [model] = await source.search_registered_models()
     assert (model.name, model.aliases, [v.version for v in model.versions]) == ("m", {"champion": "1"}, ["1"])
     [run] = await source.search_runs(["0"])
-    assert run.run_id == "r1" and run.metrics["loss"].step == 3
+    assert run.run_id == "r1"
+    assert run.metrics["loss"].step == 3
     assert (await source.metric_histories(["r1"], "loss"))["r1"][0].value == 0.5
-    assert await source.search_experiments() == []  # `{}` is MLflow's empty answer
+    assert await source.search_experiments() == []  # MLflow returns `{}` for a search without hits
 
 
-async def test_poll_reports_malformed_models_as_error(stub, source, tmp_path: Path):
+async def test_poll_reports_malformed_models_as_error(stub, source):
     stub.responses[MODELS] = {"registered_models": [{"foo": 1}]}
     poller = Poller(source, source.settings)
     snapshot = await poller.poll(ViewRequest())

@@ -1,6 +1,6 @@
 """Parsers that turn MLflow REST JSON into `mlmon.tracking` records, checking its shape.
 
-A proxy, a different API or a broken server can answer 200 with JSON of the wrong
+A proxy, a different API or a broken server can return 200 with JSON of the wrong
 shape. Each parser raises `SourceError(MALFORMED)` naming the request and the field
 instead of a KeyError or TypeError, so the monitor shows which server sent what. Fields
 the monitor cannot do without (a model's name, a version's number, a run's id) are

@@ -21,8 +21,8 @@ _STATUS_STYLE = {
 
 # The poller files timeouts and refused connections both under UNREACHABLE, and
 # ConnectionState keeps the title but not the error's kind. RestTransport words every
-# timeout title with this phrase, which tells a server that accepts connections but
-# never answers from one that refuses them.
+# timeout title with this phrase, so the header can tell a server that accepts
+# connections but never responds apart from one that refuses them.
 TIMEOUT_PHRASE = "did not respond within"
 
 
