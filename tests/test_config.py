@@ -58,6 +58,7 @@ metrics = { accuracy = { warning = 0.52, critical = 0.50, direction = "below" } 
         ('[models."m"]\ntask = "ranking"\n', "'ranking'"),
         ('[models."m"]\nmetrics = { acc = { warning = 0.5, direction = "sideways" } }\n', "'sideways'"),
         ("refresh_seconds = 0\n", "0 s (refresh_seconds in"),
+        ('[models."m"]\nperiods_per_year = 0\n', "periods_per_year 0"),
         ("connect_timeout = 0\n", "connect_timeout 0.0 in config file"),
         ("max_retries = -1\n", "max_retries -1 in config file"),
         ("tracking_uri = [1\n", "Invalid TOML"),

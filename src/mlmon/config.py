@@ -168,6 +168,11 @@ def _parse_models(path: Path, tables: dict[str, Any]) -> dict[str, ModelSettings
             )
         if "metrics" in values:
             values["metrics"] = _parse_thresholds(path, where, values["metrics"])
+        if values.get("periods_per_year", 1) <= 0:
+            raise ConfigError(
+                f"Invalid periods_per_year {values['periods_per_year']} for model {name!r} in {path}.",
+                "Use the number of trading periods in a year, e.g. 252 for daily returns.",
+            )
         if "risk_free_rate" in values:
             values["risk_free_rate"] = float(values["risk_free_rate"])
         models[name] = ModelSettings(**values)
