@@ -182,6 +182,7 @@ class Poller:
             last_success=previous.last_success,
             error_title=exc.title,
             error_fix=exc.fix,
+            error_kind=str(exc.kind),
             failures=previous.failures + 1,
         )
         self._retry_after = getattr(exc, "retry_after", None)

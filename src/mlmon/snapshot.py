@@ -33,6 +33,8 @@ class ConnectionState:
     last_success: datetime | None = None
     error_title: str = ""
     error_fix: str = ""
+    # The failed request's `SourceErrorKind`, e.g. "timed out"; empty while healthy.
+    error_kind: str = ""
     failures: int = 0
 
 

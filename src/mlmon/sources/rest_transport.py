@@ -323,7 +323,6 @@ class RestTransport:
         if kind is SourceErrorKind.TIMED_OUT:
             return SourceError(
                 kind,
-                # The status header looks for "did not respond within" to say "not responding".
                 f"{where} did not respond within {self.settings.read_timeout:g} s.",
                 "The server is overloaded or a query is too large; raise read_timeout in the config file.",
             )

@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from mlmon.errors import SourceErrorKind
 from mlmon.snapshot import ConnectionState, ConnectionStatus
 from mlmon.tui.format import shorten_middle
 
@@ -19,11 +20,6 @@ _STATUS_STYLE = {
 }
 
 
-# The poller files timeouts and refused connections both under UNREACHABLE, and
-# ConnectionState keeps the title but not the error's kind. RestTransport words every
-# timeout title with this phrase, so the header can tell a server that accepts
-# connections but never responds apart from one that refuses them.
-TIMEOUT_PHRASE = "did not respond within"
 
 
 def _clock(moment: datetime | None) -> str:
@@ -84,7 +80,9 @@ class StatusHeader(Widget):
             return Text("○ connecting", style=style)
         # Only data from an earlier good poll can be stale.
         stale = ", data stale" if connection.last_success else ""
-        if connection.status is ConnectionStatus.UNREACHABLE and TIMEOUT_PHRASE in connection.error_title:
+        # Timeouts and refused connections both count as unreachable; the kind tells a
+        # server that accepts connections but never responds apart from one that is down.
+        if connection.error_kind == SourceErrorKind.TIMED_OUT:
             return Text(f"✖ not responding since {_clock(connection.since)}{stale}", style=style)
         if connection.status is ConnectionStatus.UNREACHABLE:
             return Text(f"✖ unreachable since {_clock(connection.since)}{stale}", style=style)
