@@ -97,6 +97,9 @@ async def test_selecting_a_feature_shows_rank_drift_and_correlation(prediction_s
         abs_error = (known["prediction"] - known["actual"]).abs()
         assert relation.with_abs_error == pytest.approx(stats.pearsonr(known[feature], abs_error).statistic)
         assert f"{relation.with_actual:.3g}" in facts
+        # Drift and correlations cover different rows, and each names its own.
+        assert f"newest {len(current)} vs {len(reference)} ref rows" in facts
+        assert f"{len(known)} log rows with actual" in facts
 
         histogram = tab.view.histogram(feature)
         edges = histogram.edges
@@ -133,6 +136,30 @@ async def test_correlation_view_matches_numpy(prediction_store) -> None:
         assert f"{expected[0, 1]:+.2f}" in text
         await pilot.press("v")
         assert tab.ranking.has_focus
+
+
+async def test_correlation_readable_at_80_columns(prediction_store) -> None:
+    app = build_app(prediction_store.uri, model_filter=("pred-classifier",))
+    async with app.run_test(size=(80, 24)) as pilot:
+        tab = await open_features(pilot, app)
+        await pilot.press("v")
+        panel = tab.query_one(CorrelationPanel)
+        await pilot.pause()
+        text = text_of(panel, width=panel.content_region.width)
+        log = app.screen.snapshot.predictions.log.frame
+        order = ranking_on_screen(tab)
+        assert f"top {len(order)} by gain, all {len(log)} rows" in " ".join(text.split())
+        assert "…" not in text
+        expected = np.corrcoef(log[order].to_numpy(dtype=float), rowvar=False)
+        for number, name in enumerate(order, start=1):
+            row = next(line for line in text.splitlines() if line.split()[:2] == [str(number), name])
+            cells = row.split()[2:]
+            assert len(cells) == len(order)
+            for other, cell in enumerate(cells):
+                if other + 1 == number:
+                    assert cell == "·"
+                else:
+                    assert cell == f"{expected[number - 1, other]:+.2f}"
 
 
 async def test_features_tab_bad_importance_file(prediction_store) -> None:

@@ -160,7 +160,8 @@ class FeaturesTab(Vertical):
         self.ranking.show(view.ranked(self.kind_index), self.feature)
         self.feature = self.ranking.selected_feature
         self.detail.show(view, self.feature)
-        self.query_one(CorrelationPanel).show(view.correlations(self.kind_index), self.kind)
+        rows = 0 if view.log is None else len(view.log)
+        self.query_one(CorrelationPanel).show(view.correlations(self.kind_index), self.kind, rows)
         self._update_bar()
 
     def _update_bar(self) -> None:

@@ -148,16 +148,19 @@ def _importance_table(view: FeaturesView, feature: str) -> Table:
 
 
 def _drift_lines(view: FeaturesView, feature: str) -> list[Text]:
+    # Drift and correlations cover different rows, so each names its rows. Lines are short
+    # because the detail is about 30 cells wide on an 80-column terminal.
     lines = []
     drift = view.column_drift(feature)
     if drift is not None:
         scores = drift.scores
         verdict = {True: "drifted", False: "no drift", None: drift.status.replace("_", " ")}[drift.drifted]
         lines.append(
+            Text.assemble(("drift ", "dim"), (f"{verdict} ({drift.severity})", _SEVERITY_STYLE.get(drift.severity, "")))
+        )
+        lines.append(
             Text.assemble(
-                ("drift ", "dim"),
-                (f"{verdict} ({drift.severity})", _SEVERITY_STYLE.get(drift.severity, "")),
-                ("  psi ", "dim"),
+                ("psi ", "dim"),
                 _number(scores.get("psi")),
                 ("  ks p ", "dim"),
                 _number(scores.get("ks_p_value")),
@@ -165,6 +168,7 @@ def _drift_lines(view: FeaturesView, feature: str) -> list[Text]:
                 _number(scores.get("wasserstein_normed")),
             )
         )
+        lines.append(Text(f"· newest {_rows(view.current)} vs {_rows(view.reference)} ref rows", style="dim"))
     elif view.drift_error:
         lines.append(Text(f"drift: {view.drift_error}", style="dim"))
     else:
@@ -173,14 +177,18 @@ def _drift_lines(view: FeaturesView, feature: str) -> list[Text]:
     if relation is not None:
         lines.append(
             Text.assemble(
-                ("corr with actual ", "dim"),
+                ("corr actual ", "dim"),
                 _number(relation.with_actual),
-                ("  with |error| ", "dim"),
+                ("  |error| ", "dim"),
                 _number(relation.with_abs_error),
-                (f"  ({relation.rows} rows)", "dim"),
             )
         )
+        lines.append(Text(f"· {relation.rows} log rows with actual", style="dim"))
     return lines
+
+
+def _rows(frame: pd.DataFrame | None) -> int:
+    return 0 if frame is None else len(frame)
 
 
 def _number(value: float | None) -> str:
@@ -189,10 +197,26 @@ def _number(value: float | None) -> str:
     return f"{value:.3g}"
 
 
-class CorrelationPanel(Static, can_focus=True):
-    """Pearson correlations among the top features, strong ones highlighted."""
+# Correlation matrix layout: each value is "+0.12" plus one space, and a row label is
+# the feature's number, a space and up to LABEL_NAME_CELLS of its name.
+CELL_CELLS = 6
+LABEL_NAME_CELLS = 16
 
-    def show(self, matrix: pd.DataFrame | None, kind: str) -> None:
+
+class CorrelationPanel(Static, can_focus=True):
+    """Pearson correlations among the top features, strong ones highlighted.
+
+    Columns carry the features' numbers and rows their numbers and names, so the matrix
+    fits 80 columns. A narrow panel shows fewer features, the top ones first.
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._last_args: tuple[pd.DataFrame | None, str, int] | None = None
+
+    def show(self, matrix: pd.DataFrame | None, kind: str, rows: int = 0) -> None:
+        """Draw `matrix` (top features by `kind` first), computed over `rows` log rows."""
+        self._last_args = (matrix, kind, rows)
         if matrix is None:
             self.update(
                 Text(
@@ -201,23 +225,34 @@ class CorrelationPanel(Static, can_focus=True):
                 )
             )
             return
-        table = Table(title=f"Pearson r among the top features by {kind}", box=None, padding=(0, 1))
-        table.add_column("")
-        short = [name[:8] for name in matrix.columns]
-        for name in short:
-            table.add_column(name, justify="right")
-        for name in matrix.index:
-            cells = []
-            for other in matrix.columns:
-                value = matrix.loc[name, other]
-                if name == other or value is None or not math.isfinite(value):
-                    cells.append(Text("·" if name == other else "n/a", style="dim"))
-                    continue
-                style = ""
-                if abs(value) >= 0.7:
-                    style = "bold red"
-                elif abs(value) >= 0.4:
-                    style = "yellow"
-                cells.append(Text(f"{value:+.2f}", style=style))
-            table.add_row(str(name)[:NAME_CELLS], *cells)
+        # Before the first layout the panel is 0 wide; the screen's width is the upper bound.
+        width = self.content_region.width or self.app.size.width
+        label_cells = 3 + LABEL_NAME_CELLS
+        count = max(2, min(len(matrix.columns), (width - label_cells) // CELL_CELLS))
+        names = [str(name) for name in matrix.columns[:count]]
+        name_cells = max(4, min(LABEL_NAME_CELLS, width - 3 - count * CELL_CELLS))
+
+        title = f"Pearson r: top {count} by {kind}, all {rows} rows"
+        table = Table(title=title, box=None, padding=(0, 0, 0, 1), show_edge=False, title_justify="left")
+        table.add_column("", no_wrap=True)
+        for number in range(1, count + 1):
+            table.add_column(str(number), justify="right", no_wrap=True, min_width=CELL_CELLS - 1)
+        for number, name in enumerate(names, start=1):
+            cells = [_correlation_cell(matrix.loc[name, other], same=name == other) for other in names]
+            table.add_row(f"{number:>2} {shorten_middle(name, name_cells)}", *cells)
         self.update(table)
+
+    def on_resize(self) -> None:
+        if self._last_args is not None:
+            self.show(*self._last_args)
+
+
+def _correlation_cell(value: float | None, *, same: bool) -> Text:
+    if same or value is None or not math.isfinite(value):
+        return Text("·" if same else "n/a", style="dim")
+    style = ""
+    if abs(value) >= 0.7:
+        style = "bold red"
+    elif abs(value) >= 0.4:
+        style = "yellow"
+    return Text(f"{value:+.2f}", style=style)
