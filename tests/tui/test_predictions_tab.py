@@ -22,7 +22,8 @@ from sklearn.metrics import (
 
 from mlmon.sources.predictions import PredictionLog
 from mlmon.tui.tabs.base import Selection
-from mlmon.tui.tabs.predictions import PredictionsTab
+from mlmon.tui.tabs.predictions import VIEWS, PredictionsTab
+from mlmon.tui.widgets.predictions_charts import Chart
 from mlmon.tui.widgets.predictions_table import RecentPredictions
 from tests.predictions.conftest import BATCH_ROWS, RETURN_ROWS, prediction_store_fixture  # noqa: F401
 from tests.tui.helpers import build_app, text_of, wait_for
@@ -280,3 +281,24 @@ async def test_table_sort_starts_at_first_row(prediction_store) -> None:
 
         await pilot.press("end", "home")
         assert table.cursor_row == 0
+
+
+@pytest.mark.parametrize("model", ["pred-classifier", "pred-returns"])
+async def test_chart_titles_fit_80_columns(prediction_store, model) -> None:
+    app = build_app(prediction_store.uri, model_filter=(model,))
+    async with app.run_test(size=(80, 24)) as pilot:
+        tab = await open_predictions(pilot, app)
+        checked = []
+        for _ in VIEWS:
+            await pilot.press("v")
+            await pilot.pause()
+            current = tab.query_one(f"#{tab.switcher.current}")
+            charts = [current] if isinstance(current, Chart) else list(current.query(Chart))
+            for chart in charts:
+                if chart.has_data and chart.display:
+                    # The room `render` gives a title before it cuts out the middle.
+                    room = max(chart.size.width - 10, 12)
+                    assert len(chart.shown_title) <= room, f"{chart.id}: {chart.shown_title!r} over {room} cells"
+                    checked.append(chart.id)
+        assert "predictions-time" in checked
+        assert "predictions-scatter" in checked

@@ -81,7 +81,7 @@ class PredictionsTab(Vertical, can_focus=True):
                 yield LineChart("main metric over windows", id="predictions-trend-small", classes="wide-only")
             yield RecentPredictions(id="predictions-table")
             with Horizontal(id="predictions-errors-view"):
-                yield ScatterChart("prediction vs actual", id="predictions-scatter")
+                yield ScatterChart("pred. vs actual", id="predictions-scatter")
                 yield ErrorHistogram("error histogram", id="predictions-histogram")
             with Horizontal(id="predictions-task"):
                 yield ConfusionPanel(id="predictions-confusion")
@@ -202,14 +202,14 @@ class PredictionsTab(Vertical, can_focus=True):
             task_chart.show({"score": (scored["timestamp"], scored["score"].tolist())})
         elif view.trading:
             curve = view.equity_curve()
-            task_chart.title = f"sign-strategy equity, {view.window.label}"
+            task_chart.title = f"sign equity, {view.window.label}"
             task_chart.message = "no rows with an actual"
             task_chart.show({"wealth": (curve["timestamp"], curve["wealth"].tolist())})
         else:
             task_chart.show_message("no extras for a regression on a non-return target")
 
         metric = view.main_metric
-        label = f"{metric} over windows of {view.trend_rows} rows"
+        label = f"{metric} per {view.trend_rows}-row window"
         for chart in self.query("#predictions-trend, #predictions-trend-small").results(LineChart):
             chart.title = label
             chart.message = f"needs at least {2 * view.trend_rows} rows with actuals"
