@@ -270,6 +270,8 @@ async def test_table_sort_starts_at_first_row(prediction_store) -> None:
         await pilot.pause()
         assert table.cursor_row == 0
         assert table.scroll_y == 0
+        header = table.render_line(0).text
+        assert "prediction ▲" in header
         newest = long_frame.sort_values("timestamp").tail(500)
         assert float(table.get_row_at(0)[1].plain) == pytest.approx(newest["prediction"].min(), rel=1e-3)
 

@@ -59,8 +59,11 @@ class RecentPredictions(DataTable[Text]):
         """Rows in the frame last shown, of which the newest TABLE_ROWS are in the table."""
 
     def on_mount(self) -> None:
+        # Columns start as wide as their label with a sort arrow: DataTable sizes a column
+        # by its widest label or cell so far, and a later, longer label would be cut.
         for name in COLUMNS:
-            self.add_column(name, key=name)
+            self.add_column(f"{name} ▲", key=name)
+        self._label_columns()
 
     @property
     def following(self) -> bool:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from rich.console import Console
 from rich.text import Text
+from textual.widget import Widget
 from textual.widgets import Static
 
 
@@ -17,7 +18,8 @@ def show_skipped_files(static: Static, problem: str | None, skipped: Sequence[st
     trimmed list and the visible area have the same number of lines.
     """
     max_lines = max(4, static.app.size.height // 4)
-    width = (static.parent.size.width if static.parent else 0) or static.app.size.width
+    parent = static.parent
+    width = (parent.size.width if isinstance(parent, Widget) else 0) or static.app.size.width
     static.styles.max_height = max_lines
     # Two cells of `.panel-errors` padding.
     static.update(skipped_files_text(problem, skipped, width - 2, max_lines))
