@@ -88,7 +88,7 @@ class TimeChart(Chart):
             observed = smooth["actual"].iloc[keep].ffill().fillna(0).tolist()
             self.plt.plot(dates, predicted, label="predicted 1s", marker="braille")
             self.plt.plot(dates, observed, label="actual 1s", marker="braille")
-            # The legend names the series, so the title only says how they were smoothed.
+            # The legend names the series, so the title gives only the smoothing.
             self.set_title(f"share of 1s, {rows}-row mean")
         else:
             self.plt.plot(dates, frame["prediction"].iloc[keep].tolist(), label="prediction", marker="braille")
