@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-# MLflow 3 sends usage telemetry to a remote host unless told not to; the tests talk
-# only to loopback, so this is set before anything imports mlflow.
+# MLflow 3 sends usage telemetry to a remote host unless it is disabled. The tests talk
+# only to loopback, so telemetry is disabled before anything imports mlflow.
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 os.environ["DO_NOT_TRACK"] = "true"
 

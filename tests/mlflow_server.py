@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-# The server took 14-23 s to answer /health on a 2-core machine; allow for a slow one.
+# The server took 14-23 s to respond to /health on a 2-core machine, so allow for a slow one.
 STARTUP_TIMEOUT_S = 120.0
 
 
@@ -49,7 +49,7 @@ def free_port() -> int:
 
 
 def start_server(root: Path, backend_uri: str | None = None) -> ServerHandle:
-    """Start `mlflow server` with a sqlite store under `root` and wait until it answers."""
+    """Start `mlflow server` with a sqlite store under `root` and wait until it responds."""
     root.mkdir(parents=True, exist_ok=True)
     backend_uri = backend_uri or f"sqlite:///{root / 'mlflow.db'}"
     artifacts = root / "artifacts"
@@ -90,7 +90,7 @@ def _wait_ready(handle: ServerHandle) -> None:
         except httpx.HTTPError:
             time.sleep(0.5)
             continue
-        # Confirm the server answering on this port is ours: /version returns MLflow's version.
+        # Confirm that the server on this port is ours: /version returns MLflow's version.
         if health.status_code == 200 and version.status_code == 200 and version.text.strip()[:1].isdigit():
             return
         time.sleep(0.5)

@@ -153,7 +153,7 @@ def test_file_errors_name_the_file_and_the_fix(tmp_path, windows):
     _assert_one_line_error(mlmon("drift", ref, latin1), "latin1.csv is not UTF-8 text", "Re-save it as UTF-8")
 
 
-def test_column_near_the_float64_limit_gets_a_finite_wasserstein(tmp_path):
+def test_drift_near_float64_limit(tmp_path):
     import statistics
 
     rng = np.random.default_rng(5)

@@ -1,6 +1,6 @@
 """The `mlmon` command line: parse options, build objects through factories, run.
 
-Only typer is imported at module level, so `mlmon --help` answers without loading
+Only typer is imported at module level, so `mlmon --help` returns without loading
 mlflow, pandas or scipy. Each command imports what it needs when it runs.
 """
 

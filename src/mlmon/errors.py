@@ -31,7 +31,7 @@ class InputError(MlmonError):
 
 
 class SourceErrorKind(StrEnum):
-    """Why a request to the tracking server failed, in the words the user sees."""
+    """Why a request to the tracking server failed, in the words shown to the user."""
 
     UNREACHABLE = "unreachable"
     TIMED_OUT = "timed out"

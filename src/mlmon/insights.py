@@ -58,7 +58,7 @@ class FeaturesState:
 def shows_selection(state: PredictionsState | FeaturesState | None, model: str | None, version: str | None) -> bool:
     """Return True when `state` was collected for the selected model and version.
 
-    A new selection is polled at once, so until that poll ends the Snapshot still holds
+    A new selection is polled at once, so until that poll ends the Snapshot still contains
     the previous selection's state, which the tabs must not show under the new name.
     """
     if state is None or model is None:

@@ -13,7 +13,7 @@ def setup_logging(level: int = logging.INFO) -> None:
     """Send mlmon's log records to the platform log file, rotating at 5 MB.
 
     A log file that cannot be created (a read-only home, a path under a file) must not
-    stop the monitor, so mlmon then runs without a log and says so once on stderr.
+    stop the monitor, so mlmon then runs without a log and prints one warning on stderr.
     """
     path = paths.log_file()
     try:

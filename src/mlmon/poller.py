@@ -6,7 +6,7 @@ polls never overlap. On failure the last good data is returned again with the
 connection marked unreachable or in error, so stale data stays on screen, and
 `next_delay()` backs off until the server responds again.
 
-A poll asks only for what is on screen and only for what changed: registered models and
+A poll requests only what is on screen and only what changed: registered models and
 all their versions (two requests), the runs behind the selected model's versions and the
 chart's overlays with their latest values (one `runs/search`), and metric histories only
 for the chart's runs and metric, where a run whose latest value did not move costs no
@@ -120,7 +120,7 @@ class Poller:
             except SourceError as exc:
                 if exc.kind is SourceErrorKind.UNREACHABLE:
                     raise
-                # The server answered this poll's other requests, so a timed-out or bad
+                # The server responded to this poll's other requests, so a timed-out or bad
                 # history response spoils the chart only, not the rest of the screen.
                 log.warning("chart data from %s failed: %s", self.source.uri, exc)
                 errors["chart"] = f"{exc.title} {exc.fix}".strip()

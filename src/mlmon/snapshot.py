@@ -1,8 +1,8 @@
 """The immutable data the UI renders: one `Snapshot` per completed poll.
 
 The poller builds a new Snapshot each cycle and the TUI replaces the old one whole;
-widgets never mutate it. `ViewRequest` travels the other way: it says what is on screen,
-so the poller fetches only that.
+widgets never mutate it. `ViewRequest` travels the other way. It describes what is on
+screen, so the poller fetches only that.
 """
 
 from __future__ import annotations
@@ -40,10 +40,10 @@ class ConnectionState:
 
 @dataclass(frozen=True)
 class ViewRequest:
-    """What the screen shows, so a poll fetches only that.
+    """Description of what the screen shows, so a poll fetches only that.
 
     `overlay_run_ids` are runs marked for the Accuracy chart besides the selected
-    version's run; `chart_points` is about the chart's width in cells.
+    version's run. `chart_points` is about the chart's width in cells.
     """
 
     model_name: str | None = None

@@ -111,7 +111,7 @@ def test_confusion_matrix_matches_sklearn():
     np.testing.assert_array_equal(matrix, skm.confusion_matrix(actual, prediction, labels=labels))
 
 
-def test_numbers_against_text_labels_are_undefined_with_the_label_sets():
+def test_numeric_vs_text_labels_undefined():
     result = classification_metrics([0, 1, 1, 0], ["yes", "no", "yes", "no"])
     assert all(value is None for value in result.values.values())
     reason = result.undefined["accuracy"]
@@ -120,7 +120,7 @@ def test_numbers_against_text_labels_are_undefined_with_the_label_sets():
     assert "no label in common" in reason
 
 
-def test_disjoint_labels_of_one_kind_keep_accuracy_and_say_why():
+def test_disjoint_labels_keep_accuracy():
     prediction, actual = [0, 0, 0], [1, 1, 1]
     result = classification_metrics(prediction, actual)
     assert result.values["accuracy"] == skm.accuracy_score(actual, prediction)

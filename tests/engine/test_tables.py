@@ -160,7 +160,7 @@ NOT_UTF8 = [
 
 
 @pytest.mark.parametrize(("name", "content"), NOT_UTF8)
-def test_text_that_is_not_utf8_is_named_with_the_fix(tmp_path, name, content):
+def test_non_utf8_text_named(tmp_path, name, content):
     path = tmp_path / name
     path.write_bytes(content)
     for reader in (read_table, read_columns, open_columns):

@@ -260,7 +260,7 @@ async def test_malformed_models_explained_on_screen() -> None:
 
 
 async def test_silent_server_shows_not_responding() -> None:
-    # A listening socket nobody accepts from: connections succeed, no answer ever comes.
+    # A listening socket that never accepts: connections succeed but no response ever comes.
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(16)

@@ -20,10 +20,10 @@ from mlmon.engine.trading import trading_metrics
 
 TASKS = ("regression", "classification", "trading")
 
-# Most distinct whole numbers, in both columns together, that can be class labels.
+# Maximum count of distinct whole numbers, in both columns together, that can be class labels.
 MAX_LABELS = 20
-# Least share of predictions whose value also occurs among the actuals for whole numbers
-# to read as labels. A classifier predicts labels it was trained on, while a regression on
+# Minimum share of predictions whose value also occurs among the actuals, for whole
+# numbers to count as labels. A classifier predicts labels it was trained on, while a regression on
 # whole numbers (prices in cents, counts) mostly predicts values that never occurred.
 MIN_LABEL_OVERLAP = 0.5
 
@@ -34,10 +34,13 @@ EPOCH_MILLISECONDS_ABOVE = 1e11
 def detect_task(frame: pd.DataFrame) -> str:
     """Guess "classification" or "regression" from the prediction and actual columns.
 
-    Classification when either column contains text or booleans. Also when both contain
-    whole numbers with at most `MAX_LABELS` distinct values and one of these is true:
-    the values are only 0 and 1, a `score` column contains probabilities in [0, 1], or
-    at least `MIN_LABEL_OVERLAP` of the predictions are values seen among the actuals.
+    Classification when either column contains text or booleans. Also classification when
+    both contain whole numbers with at most `MAX_LABELS` distinct values and one of these
+    is true:
+
+    - the values are only 0 and 1;
+    - a `score` column contains probabilities in [0, 1];
+    - at least `MIN_LABEL_OVERLAP` of the predictions are values seen among the actuals.
     Anything else is regression. Trading is never guessed: a return forecast is also
     a regression, so ask for trading metrics explicitly.
     """
@@ -48,7 +51,7 @@ def detect_task(frame: pd.DataFrame) -> str:
     predicted_values = _finite(predicted)
     observed_values = _finite(observed)
     values = np.concatenate([predicted_values, observed_values])
-    # Beyond 2^53 every float64 is a whole number, so wholeness says nothing there.
+    # Beyond 2^53 every float64 is a whole number, so wholeness is no sign of labels there.
     if len(values) == 0 or np.any(values != np.round(values)) or np.any(np.abs(values) > 2.0**53):
         return "regression"
     labels = np.unique(values)

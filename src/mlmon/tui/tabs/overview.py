@@ -139,7 +139,7 @@ class OverviewTab(VerticalScroll):
 
 
 def _model_runs_loaded(model: RegisteredModel, snapshot: Snapshot) -> bool:
-    """Tell whether the snapshot was polled with `model` selected (it holds any of its runs)."""
+    """Tell whether the snapshot was polled with `model` selected (it contains any of its runs)."""
     return any(version.run_id in snapshot.runs for version in model.versions if version.run_id)
 
 

@@ -87,7 +87,7 @@ class ModelPicker(Vertical):
     def _rebuild(self) -> None:
         entries = tuple(self._build_entries())
         # When the filter hides every model, a note names the filter. Without a filter the
-        # Overview tab explains an empty list, because it also sees whether the poll failed.
+        # Overview tab explains an empty list, because it also shows whether the poll failed.
         empty_note = f"No registered model matches {self.filter_text!r}." if not entries and self.filter_text else ""
         if entries == self._entries and empty_note == self._empty_note:
             return

@@ -80,8 +80,8 @@ class StatusHeader(Widget):
             return Text("○ connecting", style=style)
         # Only data from an earlier good poll can be stale.
         stale = ", data stale" if connection.last_success else ""
-        # Timeouts and refused connections both count as unreachable; the kind tells a
-        # server that accepts connections but never responds apart from one that is down.
+        # Timeouts and refused connections both count as unreachable. The error kind
+        # separates a server that accepts connections but never responds from one that is down.
         if connection.error_kind == SourceErrorKind.TIMED_OUT:
             return Text(f"✖ not responding since {_clock(connection.since)}{stale}", style=style)
         if connection.status is ConnectionStatus.UNREACHABLE:
